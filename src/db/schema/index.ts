@@ -1,0 +1,4 @@
+export * from './access'
+export * from './activity'
+export * from './organizations'
+export * from './users'

@@ -1,0 +1,120 @@
+import type { ScopeRoleMap } from '../db/schema'
+
+export const BUILT_IN_ROLES = [
+  'ADMIN',
+  'MEMBER',
+  'DEVELOPER',
+  'GUEST',
+  'THREAT_ENGINEER',
+  'THREAT_VIEWER',
+  'NO_ACCESS',
+] as const
+export type BaseRole = (typeof BUILT_IN_ROLES)[number]
+
+/** Scopes a membership can grant; MCP and GEN_AI exist only as request contexts. */
+export const GRANTABLE_SCOPES = ['API', 'AGENTIC', 'ENDPOINT', 'DAST'] as const
+export const REQUEST_SCOPES = ['API', 'MCP', 'GEN_AI', 'AGENTIC', 'DAST', 'ENDPOINT'] as const
+export type Scope = (typeof REQUEST_SCOPES)[number]
+
+/** Roles each role may assign, itself included. */
+export const ROLE_HIERARCHY: Record<BaseRole, readonly BaseRole[]> = {
+  ADMIN: ['ADMIN', 'MEMBER', 'DEVELOPER', 'GUEST', 'THREAT_ENGINEER', 'THREAT_VIEWER'],
+  MEMBER: ['MEMBER', 'DEVELOPER', 'GUEST'],
+  DEVELOPER: ['DEVELOPER', 'GUEST'],
+  GUEST: ['GUEST'],
+  THREAT_ENGINEER: ['THREAT_ENGINEER', 'THREAT_VIEWER', 'DEVELOPER', 'MEMBER', 'GUEST'],
+  THREAT_VIEWER: ['THREAT_VIEWER', 'DEVELOPER', 'MEMBER', 'GUEST'],
+  NO_ACCESS: ['NO_ACCESS'],
+}
+
+export const ROLE_DISPLAY_NAMES: Record<BaseRole, string> = {
+  ADMIN: 'ADMIN',
+  MEMBER: 'SECURITY ENGINEER',
+  DEVELOPER: 'DEVELOPER',
+  GUEST: 'GUEST',
+  THREAT_ENGINEER: 'THREAT ENGINEER',
+  THREAT_VIEWER: 'THREAT VIEWER',
+  NO_ACCESS: 'NO_ACCESS',
+}
+
+export const isBuiltInRole = (name: string): name is BaseRole => (BUILT_IN_ROLES as readonly string[]).includes(name)
+
+export const parseScope = (header: string | undefined | null): Scope => {
+  const upper = header?.trim().toUpperCase()
+  return (REQUEST_SCOPES as readonly string[]).includes(upper ?? '') ? (upper as Scope) : 'API'
+}
+
+export const canAssign = (assigner: BaseRole, role: BaseRole) => ROLE_HIERARCHY[assigner].includes(role)
+
+/** Every grantable scope mapped to one role: what a workspace creator or bootstrap admin gets. */
+export const allScopes = (role: string): ScopeRoleMap => Object.fromEntries(GRANTABLE_SCOPES.map((s) => [s, role]))
+
+/**
+ * The role name a membership holds in a scope: the scope map wins when present (a scope missing
+ * from it is NO_ACCESS), otherwise the membership's role applies to every scope.
+ */
+export const roleNameInScope = (m: { role: string; scopeRoles: ScopeRoleMap | null }, scope: Scope): string => {
+  if (m.scopeRoles && Object.keys(m.scopeRoles).length > 0) return m.scopeRoles[scope] ?? 'NO_ACCESS'
+  return m.role
+}
+
+/** Resolves a role name to its base role; an unknown name resolves to NO_ACCESS (fail closed). */
+export const baseRoleOf = (name: string, customRoles: ReadonlyMap<string, string>): BaseRole => {
+  if (isBuiltInRole(name)) return name
+  const base = customRoles.get(name.toUpperCase())
+  return base && isBuiltInRole(base) ? base : 'NO_ACCESS'
+}
+
+// Feature access per role (Akto's permission matrix). ADMIN_ACTIONS is decided by base role alone.
+export type Feature = 'INVITE_MEMBERS' | 'API_TOKENS' | 'BILLING' | 'INVENTORY' | 'USER_ACTIONS'
+export type Access = 'READ' | 'READ_WRITE'
+type Grant = Access | null
+
+const MATRIX: Record<Feature, Record<Exclude<BaseRole, 'NO_ACCESS'>, Grant>> = {
+  USER_ACTIONS: {
+    ADMIN: 'READ_WRITE',
+    MEMBER: 'READ_WRITE',
+    DEVELOPER: 'READ_WRITE',
+    GUEST: 'READ_WRITE',
+    THREAT_ENGINEER: 'READ_WRITE',
+    THREAT_VIEWER: 'READ_WRITE',
+  },
+  INVITE_MEMBERS: {
+    ADMIN: 'READ_WRITE',
+    MEMBER: 'READ_WRITE',
+    DEVELOPER: 'READ',
+    GUEST: 'READ',
+    THREAT_ENGINEER: 'READ_WRITE',
+    THREAT_VIEWER: 'READ_WRITE',
+  },
+  API_TOKENS: {
+    ADMIN: 'READ_WRITE',
+    MEMBER: 'READ_WRITE',
+    DEVELOPER: 'READ_WRITE',
+    GUEST: 'READ',
+    THREAT_ENGINEER: 'READ_WRITE',
+    THREAT_VIEWER: 'READ_WRITE',
+  },
+  BILLING: {
+    ADMIN: 'READ_WRITE',
+    MEMBER: 'READ',
+    DEVELOPER: 'READ_WRITE',
+    GUEST: 'READ',
+    THREAT_ENGINEER: 'READ',
+    THREAT_VIEWER: 'READ',
+  },
+  INVENTORY: {
+    ADMIN: 'READ_WRITE',
+    MEMBER: 'READ_WRITE',
+    DEVELOPER: 'READ',
+    GUEST: 'READ',
+    THREAT_ENGINEER: 'READ_WRITE',
+    THREAT_VIEWER: 'READ_WRITE',
+  },
+}
+
+export const roleHasAccess = (role: BaseRole, feature: Feature, access: Access): boolean => {
+  if (role === 'NO_ACCESS') return false
+  const grant = MATRIX[feature][role]
+  return access === 'READ' ? grant !== null : grant === 'READ_WRITE'
+}

@@ -1,0 +1,58 @@
+import type { z } from '@hono/zod-openapi'
+import { authenticate } from './authenticate'
+
+/** Every way to authenticate, as OpenAPI security requirements (any one suffices). */
+const SECURITY: Record<string, string[]>[] = [
+  { Bearer: [] },
+  { AccessToken: [] },
+  { ApiKey: [] },
+  { SessionCookie: [] },
+]
+
+/** Spread into a route: documents its security and enforces it with the same declaration. */
+export const secured = (options: { readOnly?: boolean } = {}) => ({
+  security: SECURITY,
+  middleware: authenticate(options),
+})
+
+export const SECURITY_SCHEMES = {
+  Bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A session token from POST /auth/login, or the ROOT_TOKEN secret.',
+  },
+  AccessToken: { type: 'apiKey', in: 'header', name: 'access-token', description: 'Same as Bearer.' },
+  ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY', description: 'An API token from /api/addApiToken.' },
+  SessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-session', description: 'Set by POST /auth/login.' },
+} as const
+
+/** A JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
+  content: { 'application/json': { schema } },
+  required,
+})
+
+/** A JSON response. */
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, mediaType = 'application/json') => ({
+  content: { [mediaType]: { schema } },
+  description,
+})
+
+/** Response entries for error statuses, sharing one schema. */
+export const errorResponses = <S extends number>(schema: z.ZodType, mediaType: string, statuses: readonly S[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [s, { content: { [mediaType]: { schema } }, description: STATUS_TEXT[s] ?? 'Error' }]),
+  ) as Record<S, { content: Record<string, { schema: z.ZodType }>; description: string }>
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'The request was rejected; nothing was changed',
+  401: 'No valid credentials',
+  403: 'The caller may not do this',
+  404: 'Not found, or not visible to the caller',
+  409: 'Conflicts with the current state',
+  413: 'The request body is too large',
+  415: 'The request body is not JSON',
+  422: 'The request body is not valid',
+  429: 'Throttled; see Retry-After',
+  503: 'A service this needs is not configured',
+}

@@ -1,0 +1,165 @@
+import { z } from '@hono/zod-openapi'
+import { AppError } from '../domain/errors'
+import { coerce, type Filter, type FilterValue, type ListQuery, type ListSpec, MAX_IN_VALUES } from '../domain/listing'
+
+/** JSON:API 1.1 paging: `page[size]` defaults to and is capped at 1000. */
+export const MAX_PAGE_SIZE = 1000
+
+const queryError = (parameter: string, message: string) =>
+  new AppError('VALIDATION_FAILED', `${parameter} ${message}`, {
+    issues: [{ path: [parameter], message, in: 'query' }],
+  })
+
+const stringOrList = z.union([z.string(), z.array(z.string())]).optional()
+
+const filterKey = (field: string, op: string) => (op === 'eq' ? `filter[${field}]` : `filter[${field}__${op}]`)
+
+export type JsonApiListQuery = ListQuery & { fields: string[] | null }
+
+/**
+ * The JSON:API list grammar for one resource type, from its ListSpec: a zod schema that
+ * documents every parameter, and a parser that validates the raw query (unknown parameters,
+ * filters and sort keys are rejected, never ignored) into a domain ListQuery.
+ */
+export const jsonApiListQuery = (type: string, spec: ListSpec) => {
+  const filterKeys = new Map<string, { field: string; op: Filter['op'] }>()
+  for (const [field, { ops }] of Object.entries(spec.filters)) {
+    for (const op of ops) filterKeys.set(filterKey(field, op), { field, op })
+  }
+  const fieldsKey = `fields[${type}]`
+
+  const schema = z.object({
+    'page[number]': z.string().optional().openapi({ description: 'The page number, default 1', example: '1' }),
+    'page[size]': z
+      .string()
+      .optional()
+      .openapi({ description: `Items per page, 1 to ${MAX_PAGE_SIZE}, default ${MAX_PAGE_SIZE}` }),
+    sort: z
+      .string()
+      .optional()
+      .openapi({
+        description: `Comma-separated sort keys, \`-\` for descending. Keys: ${spec.sort.join(', ')}`,
+        example: '-created_at',
+      }),
+    count: z.string().optional().openapi({ description: 'true to return meta.count, the total number of items' }),
+    [fieldsKey]: stringOrList.openapi({ description: 'Attributes to return (sparse fieldset), comma-separated' }),
+    included: stringOrList.openapi({ description: 'Related resources to include; none for this type' }),
+    ...Object.fromEntries(
+      [...filterKeys].map(([key, { field, op }]) => [
+        key,
+        stringOrList.openapi({ description: filterDescription(spec.filters[field]?.type ?? 'string', op) }),
+      ]),
+    ),
+  })
+
+  const parse = (raw: Record<string, string[]>): JsonApiListQuery => {
+    const query: JsonApiListQuery = {
+      filters: [],
+      sort: [],
+      page: { number: 1, size: MAX_PAGE_SIZE },
+      count: false,
+      fields: null,
+    }
+    for (const [rawKey, values] of Object.entries(raw)) {
+      const key = rawKey.endsWith('[]') ? rawKey.slice(0, -2) : rawKey
+      const single = () => {
+        if (values.length !== 1) throw queryError(key, 'must be given once')
+        return values[0] as string
+      }
+      if (key === 'page[number]') query.page.number = integerIn(key, single(), 1, Number.MAX_SAFE_INTEGER)
+      else if (key === 'page[size]') query.page.size = integerIn(key, single(), 1, MAX_PAGE_SIZE)
+      else if (key === 'count') query.count = booleanOf(key, single())
+      else if (key === 'sort') query.sort = sortOf(spec, single())
+      else if (key === fieldsKey) query.fields = values.flatMap(splitList)
+      else if (key === 'included') {
+        if (values.flatMap(splitList).length) throw queryError(key, `cannot include anything for ${type}`)
+      } else {
+        const filter = filterKeys.get(key)
+        if (!filter) {
+          const known = key.startsWith('filter[') ? `; filters: ${[...filterKeys.keys()].join(', ')}` : ''
+          throw queryError(key, `is not a known parameter${known}`)
+        }
+        query.filters.push(filterOf(key, filter, spec.filters[filter.field]?.type ?? 'string', values))
+      }
+    }
+    return query
+  }
+
+  return { schema, parse }
+}
+
+const splitList = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+const integerIn = (key: string, raw: string, min: number, max: number) => {
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw queryError(
+      key,
+      max === Number.MAX_SAFE_INTEGER ? 'must be a positive integer' : `must be between ${min} and ${max}`,
+    )
+  return n
+}
+
+const booleanOf = (key: string, raw: string) => {
+  const v = coerce('boolean', raw)
+  if (typeof v !== 'boolean') throw queryError(key, 'must be true or false')
+  return v
+}
+
+const sortOf = (spec: ListSpec, raw: string) =>
+  splitList(raw).map((part) => {
+    const desc = part.startsWith('-')
+    const field = desc ? part.slice(1) : part
+    if (!spec.sort.includes(field))
+      throw queryError('sort', `cannot sort by ${field}; sort keys: ${spec.sort.join(', ')}`)
+    return { field, desc }
+  })
+
+const filterOf = (
+  key: string,
+  { field, op }: { field: string; op: Filter['op'] },
+  type: Parameters<typeof coerce>[0],
+  values: string[],
+): Filter => {
+  const list = op === 'in' || op === 'nin' || (op === 'eq' && values.length > 1)
+  const raws = list ? values.flatMap(splitList) : values
+  if (!list && raws.length !== 1) throw queryError(key, 'must be given once')
+  if (raws.length === 0) throw queryError(key, 'must not be empty')
+  if (raws.length > MAX_IN_VALUES) throw queryError(key, `must have at most ${MAX_IN_VALUES} values`)
+  const coerced = raws.map((raw): FilterValue => {
+    const v = coerce(type, raw)
+    if (typeof v === 'object' && !(v instanceof Date)) throw queryError(key, v.error)
+    return v
+  })
+  return { field, op, value: list ? coerced : (coerced[0] as FilterValue) }
+}
+
+const filterDescription = (type: string, op: string) =>
+  ({
+    eq: `equals (${type}); several values mean any of them`,
+    match: 'contains, case-insensitive',
+    in: `any of these comma-separated values (${type}), at most ${MAX_IN_VALUES}`,
+    nin: `none of these comma-separated values (${type}), at most ${MAX_IN_VALUES}`,
+    gte: `greater than or equal (${type})`,
+    lte: `less than or equal (${type})`,
+  })[op] ?? op
+
+/** REST lists: `limit` 0 to 100 (default 100) and the opaque `marker` of the previous page. */
+export const markerQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(100)
+    .openapi({ type: 'integer', description: 'The maximum number of items to list' }),
+  marker: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ description: 'The pagination token returned from the previous list operation' }),
+})

@@ -1,0 +1,20 @@
+// Secrets are set with `wrangler secret put` (and `.dev.vars` locally), so `wrangler types`
+// cannot see them; they are declared here for both Env interfaces.
+interface Secrets {
+  /** Signs session tokens and invitation codes; at least 32 characters. */
+  AUTH_SECRET: string
+  /** The break-glass root credential, sent as `Authorization: Bearer`. */
+  ROOT_TOKEN?: string
+  /** When set, `POST /auth/bootstrap` requires it as a bearer token. */
+  BOOTSTRAP_TOKEN?: string
+  /** Optional server-side pepper mixed into password hashes. */
+  PASSWORD_PEPPER?: string
+  /** Stigg server API key; billing answers 503 without it. */
+  STIGG_API_KEY?: string
+  /** Email provider (Resend-compatible HTTP API) key; without it mail goes to the dev outbox. */
+  EMAIL_API_KEY?: string
+}
+interface Env extends Secrets {}
+declare namespace Cloudflare {
+  interface Env extends Secrets {}
+}

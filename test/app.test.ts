@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { api, post } from './support'
+
+type OpenApi = {
+  openapi: string
+  paths: Record<string, Record<string, { security?: unknown[] }>>
+  components: { securitySchemes: Record<string, unknown> }
+}
+
+describe('cross-cutting behaviour', () => {
+  it('puts a request id and secure headers on every response', async () => {
+    const res = await api('/health')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'ok' })
+    expect(res.headers.get('x-request-id')).toMatch(/.{8,}/)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+    expect(res.headers.get('strict-transport-security')).toContain('max-age')
+  })
+
+  it('answers unknown paths in the dialect of their surface', async () => {
+    const rest = await api('/nope')
+    expect(rest.status).toBe(404)
+    expect(rest.headers.get('content-type')).toContain('application/problem+json')
+    const jsonApi = await api('/organizations/xyz/nope')
+    expect(jsonApi.headers.get('content-type')).toBe('application/vnd.api+json')
+    expect((await jsonApi.json<{ errors: unknown[] }>()).errors).toHaveLength(1)
+  })
+
+  it('refuses oversized bodies with 413 before reading them', async () => {
+    const res = await post('/auth/login', { email: 'a@b.co', password: 'x'.repeat(70 * 1024) })
+    expect(res.status).toBe(413)
+    expect((await res.json<{ message: string }>()).message).toMatch(/at most 64 KB/)
+    const rpc = await post('/api/getTeamData', { pad: 'x'.repeat(70 * 1024) })
+    expect(rpc.status).toBe(413)
+    expect(await rpc.json()).toHaveProperty('actionErrors')
+  })
+})
+
+describe('GET /openapi.json', () => {
+  it('is an OpenAPI 3.1 document of every route, with its security', async () => {
+    const res = await api('/openapi.json')
+    expect(res.status).toBe(200)
+    const doc = await res.json<OpenApi>()
+    expect(doc.openapi).toBe('3.1.0')
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ['/accounts', '/api/getTeamData', '/auth/bootstrap', '/auth/login', '/health', '/me'].sort(),
+    )
+    expect(doc.paths['/me']?.get?.security).toContainEqual({ Bearer: [] })
+    expect(doc.paths['/auth/login']?.post?.security).toBeUndefined()
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(['Bearer', 'AccessToken', 'ApiKey', 'SessionCookie'])
+    const accounts = JSON.stringify(doc.paths['/accounts'])
+    for (const p of ['page[number]', 'page[size]', 'sort', 'count', 'filter[email__match]', 'filter[created_at__gte]'])
+      expect(accounts).toContain(`"${p}"`)
+  })
+
+  it('is rendered as a readable reference at /docs', async () => {
+    const res = await api('/docs')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/html')
+    expect(await res.text()).toContain('/openapi.json')
+  })
+})

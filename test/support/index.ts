@@ -1,0 +1,84 @@
+import { env, exports } from 'cloudflare:workers'
+import { sql } from 'drizzle-orm'
+import { newPublicId } from '../../src/auth/crypto'
+import { hashPassword } from '../../src/auth/passwords'
+import { createDb } from '../../src/db/client'
+import { memberships, organizations, type ScopeRoleMap, users, workspaces } from '../../src/db/schema'
+import { createDeps } from '../../src/domain/deps'
+import { startSession } from '../../src/domain/sign-in'
+
+export const db = createDb(env.DB)
+export const deps = () => createDeps(env)
+export const BASE = 'https://iam.test'
+
+/** A request to the Worker, as a client would send it. */
+export const api = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(`${BASE}${path}`, init))
+
+/** A JSON POST. */
+export const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  api(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+
+const hex16 = () => crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16)
+/** A fresh client IP (documentation range), so throttles keyed by IP never carry over. */
+export const nextIp = () => `2001:db8:${hex16()}:${hex16()}::${hex16()}`
+
+export const STRONG_PASSWORD = 'Correct-Horse-9'
+
+/** A new organization with one workspace (ids count up from the highest one). */
+export const seedOrganization = async (name = `Org ${newPublicId()}`) => {
+  const publicId = newPublicId()
+  const [org] = await db.insert(organizations).values({ publicId, name }).returning()
+  const [workspace] = await db
+    .insert(workspaces)
+    .values({
+      id: sql`(SELECT coalesce(max(id), 999999) + 1 FROM workspaces)`,
+      organizationId: org!.id,
+      name,
+    })
+    .returning()
+  return { org: org!, workspace: workspace! }
+}
+
+export type SeededUser = { id: number; publicId: string; email: string; password: string }
+
+/** A user with a membership in a workspace; `role` may be built-in or custom. */
+export const seedUser = async (
+  workspaceId: number | null,
+  role = 'MEMBER',
+  options: { scopeRoles?: ScopeRoleMap; password?: string; email?: string; name?: string } = {},
+): Promise<SeededUser> => {
+  const publicId = newPublicId()
+  const email = options.email ?? `${publicId.toLowerCase()}@example.com`
+  const password = options.password ?? STRONG_PASSWORD
+  const [user] = await db
+    .insert(users)
+    .values({
+      publicId,
+      email,
+      displayName: options.name ?? `User ${publicId}`,
+      passwordHash: options.password === undefined ? null : await hashPassword(password),
+      createdBy: publicId,
+      updatedBy: publicId,
+    })
+    .returning()
+  if (workspaceId !== null)
+    await db.insert(memberships).values({ workspaceId, userId: user!.id, role, scopeRoles: options.scopeRoles ?? null })
+  return { id: user!.id, publicId, email, password }
+}
+
+/** A real session for the user (as after a login), as request headers. */
+export const signIn = async (user: SeededUser, workspaceId: number | null) => {
+  const { token } = await startSession(deps(), user, workspaceId)
+  return { Authorization: `Bearer ${token}` }
+}
+
+/** An organization, a workspace, and a signed-in member of it with the given role. */
+export const seedSignedIn = async (role = 'ADMIN', options: Parameters<typeof seedUser>[2] = {}) => {
+  const { org, workspace } = await seedOrganization()
+  const user = await seedUser(workspace.id, role, options)
+  return { org, workspace, user, headers: await signIn(user, workspace.id) }
+}

@@ -1,0 +1,22 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+import { applyOfflineEnv } from './scripts/offline-env.mjs'
+
+applyOfflineEnv()
+
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations('migrations'),
+          AUTH_SECRET: 'test-only-secret-that-is-long-enough-0123456789',
+          ROOT_TOKEN: 'test-only-root-token',
+        },
+        queueConsumers: { 'iam-jobs': { maxBatchTimeout: 0.05 } },
+      },
+    }),
+  ],
+  test: { setupFiles: ['./test/setup.ts'] },
+}))
