@@ -1,0 +1,2 @@
+export declare const offlineEnv: Record<string, string>
+export declare const applyOfflineEnv: () => void
