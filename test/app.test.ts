@@ -43,8 +43,40 @@ describe('GET /openapi.json', () => {
     expect(res.status).toBe(200)
     const doc = await res.json<OpenApi>()
     expect(doc.openapi).toBe('3.1.0')
+    const actions = [
+      'getTeamData',
+      'inviteUsers',
+      'removeInvitation',
+      'removeUser',
+      'makeAdmin',
+      'updateUserScopeRoleMapping',
+      'createCustomRole',
+      'updateCustomRole',
+      'deleteCustomRole',
+      'createNewAccount',
+      'goToAccount',
+      'updateUsernameAndOrganization',
+      'resetUserPassword',
+      'addApiToken',
+      'deleteApiToken',
+      'logout',
+      'saveSubscription',
+      'provisionSubscription',
+      'applyAccessType',
+      'resetCollectionAccessTypes',
+      'refreshUsageDataForOrg',
+    ]
+    expect(actions).toHaveLength(21)
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/accounts', '/api/getTeamData', '/auth/bootstrap', '/auth/login', '/health', '/me'].sort(),
+      [
+        ...actions.map((a) => `/api/${a}`),
+        '/accounts',
+        '/auth/bootstrap',
+        '/auth/login',
+        '/auth/signup',
+        '/health',
+        '/me',
+      ].sort(),
     )
     expect(doc.paths['/me']?.get?.security).toContainEqual({ Bearer: [] })
     expect(doc.paths['/auth/login']?.post?.security).toBeUndefined()

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { jobs } from '../db/schema'
-import type { JobMessage, JobType } from '../jobs/messages'
+import type { EmailMessage, JobMessage, JobType } from '../jobs/messages'
 import type { Deps } from './context'
 import { unavailable } from './errors'
 import { actorIdOf, type Principal } from './principal'
@@ -15,21 +15,27 @@ export const prepareJob = (
   deps: Deps,
   p: Principal | null,
   type: JobType,
-  payload: Record<string, unknown> = {},
-  scope: { workspaceId?: number | null; organizationId?: number | null } = {},
+  options: {
+    payload?: Record<string, unknown>
+    workspaceId?: number | null
+    organizationId?: number | null
+    /** Sent with the message only, never stored. */
+    email?: EmailMessage
+  } = {},
 ) => {
   const id = crypto.randomUUID()
   const insert = deps.db.insert(jobs).values({
     id,
     type,
-    payload,
-    workspaceId: scope.workspaceId ?? p?.workspace?.id ?? null,
-    organizationId: scope.organizationId ?? p?.workspace?.organizationId ?? null,
+    payload: options.payload ?? {},
+    workspaceId: options.workspaceId ?? p?.workspace?.id ?? null,
+    organizationId: options.organizationId ?? p?.workspace?.organizationId ?? null,
     createdBy: actorIdOf(p),
   })
+  const message: JobMessage = { jobId: id, type, ...(options.email ? { email: options.email } : {}) }
   const send = async () => {
     try {
-      await deps.env.JOBS.send({ jobId: id, type } satisfies JobMessage)
+      await deps.env.JOBS.send(message)
     } catch {
       await deps.db.update(jobs).set({ status: 'failed', error: 'could not be queued' }).where(eq(jobs.id, id))
       throw unavailable(`The ${type} job could not be queued; try again`)
@@ -39,8 +45,8 @@ export const prepareJob = (
 }
 
 /** Stores and queues a job on its own. */
-export const enqueue = async (deps: Deps, p: Principal | null, type: JobType, payload?: Record<string, unknown>) => {
-  const job = prepareJob(deps, p, type, payload)
+export const enqueue = async (deps: Deps, p: Principal | null, type: JobType) => {
+  const job = prepareJob(deps, p, type)
   await job.insert
   await job.send()
   return job.id

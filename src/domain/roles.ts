@@ -53,7 +53,7 @@ export const allScopes = (role: string): ScopeRoleMap => Object.fromEntries(GRAN
  * The role name a membership holds in a scope: the scope map wins when present (a scope missing
  * from it is NO_ACCESS), otherwise the membership's role applies to every scope.
  */
-export const roleNameInScope = (m: { role: string; scopeRoles: ScopeRoleMap | null }, scope: Scope): string => {
+export const roleNameInScope = (m: { role: string; scopeRoles: ScopeRoleMap | null }, scope: string): string => {
   if (m.scopeRoles && Object.keys(m.scopeRoles).length > 0) return m.scopeRoles[scope] ?? 'NO_ACCESS'
   return m.role
 }
@@ -117,4 +117,42 @@ export const roleHasAccess = (role: BaseRole, feature: Feature, access: Access):
   if (role === 'NO_ACCESS') return false
   const grant = MATRIX[feature][role]
   return access === 'READ' ? grant !== null : grant === 'READ_WRITE'
+}
+
+/** `VIEWER` in an invitation means GUEST. */
+const ROLE_ALIASES: Record<string, BaseRole> = { VIEWER: 'GUEST' }
+
+/** Names no custom role may take, compared case-insensitively. */
+export const RESERVED_ROLE_NAMES = [...BUILT_IN_ROLES, ...Object.keys(ROLE_ALIASES)]
+
+/**
+ * A role name as given (built-in, alias or custom, any case): the name to store and the base role
+ * it acts as, or null when no such role exists in the workspace.
+ */
+export const resolveRole = (
+  name: string,
+  customRoles: ReadonlyMap<string, string>,
+): { name: string; base: BaseRole } | null => {
+  const upper = name.trim().toUpperCase()
+  const alias = ROLE_ALIASES[upper]
+  if (alias) return { name: alias, base: alias }
+  if (isBuiltInRole(upper)) return { name: upper, base: upper }
+  const base = customRoles.get(upper)
+  return base && isBuiltInRole(base) ? { name: upper, base } : null
+}
+
+/**
+ * Scopes a workspace may grant, from its organization's plan: API always; AGENTIC and DAST when
+ * their features are granted; ENDPOINT unless the plan lists it as not granted. An empty plan
+ * grants everything.
+ */
+export const accessibleScopes = (entitlements: Record<string, boolean>): readonly string[] => {
+  if (Object.keys(entitlements).length === 0) return GRANTABLE_SCOPES
+  return GRANTABLE_SCOPES.filter(
+    (s) =>
+      s === 'API' ||
+      (s === 'AGENTIC' && entitlements.SECURITY_TYPE_AGENTIC === true) ||
+      (s === 'ENDPOINT' && entitlements.ENDPOINT_SECURITY !== false) ||
+      (s === 'DAST' && entitlements.AKTO_DAST === true),
+  )
 }

@@ -1,7 +1,7 @@
-import { and, eq, ne, sql } from 'drizzle-orm'
+import { and, eq, notInArray, sql } from 'drizzle-orm'
 import { jobs } from '../db/schema'
 import { createDeps } from '../domain/deps'
-import { HANDLERS } from './handlers'
+import { HANDLERS, RECEIVE_ONLY } from './handlers'
 import { JobMessage } from './messages'
 
 export const DEAD_LETTER_QUEUE = 'iam-jobs-dlq'
@@ -24,29 +24,25 @@ export const consumeJobs = async (batch: MessageBatch, env: Env, ctx: ExecutionC
       continue
     }
     const { jobId, type } = parsed.data
+    const unfinished = and(eq(jobs.id, jobId), notInArray(jobs.status, ['succeeded', 'received']))
     if (batch.queue === DEAD_LETTER_QUEUE) {
-      await deps.db
-        .update(jobs)
-        .set({ status: 'failed', finishedAt: deps.now() })
-        .where(and(eq(jobs.id, jobId), ne(jobs.status, 'succeeded')))
+      await deps.db.update(jobs).set({ status: 'failed', finishedAt: deps.now() }).where(unfinished)
       message.ack()
       continue
     }
     const [job] = await deps.db
       .update(jobs)
       .set({ status: 'running', startedAt: deps.now(), attempts: sql`${jobs.attempts} + 1` })
-      .where(and(eq(jobs.id, jobId), ne(jobs.status, 'succeeded')))
+      .where(unfinished)
       .returning()
     if (!job) {
       message.ack() // Finished already, or never stored.
       continue
     }
     try {
-      const result = await HANDLERS[type](deps, job)
-      await deps.db
-        .update(jobs)
-        .set({ status: 'succeeded', error: null, finishedAt: deps.now(), result })
-        .where(eq(jobs.id, jobId))
+      const result = await HANDLERS[type](deps, job, parsed.data)
+      const status = RECEIVE_ONLY.has(type) ? 'received' : 'succeeded'
+      await deps.db.update(jobs).set({ status, error: null, finishedAt: deps.now(), result }).where(eq(jobs.id, jobId))
       message.ack()
     } catch (err) {
       await deps.db

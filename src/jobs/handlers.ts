@@ -1,11 +1,14 @@
 import { lt } from 'drizzle-orm'
+import { sendEmail } from '../clients/email'
 import { invitations, logins, passwordResets, trustedDevices } from '../db/schema'
 import type { Deps } from '../domain/context'
 import type { Job } from '../domain/jobs'
-import type { JobType } from './messages'
+import type { JobMessage, JobType } from './messages'
+
+type Handler = (deps: Deps, job: Job, message: JobMessage) => Promise<Record<string, unknown>>
 
 /** Deletes rows whose time is over. Deleting twice changes nothing, so redelivery is safe. */
-const purgeExpired = async (deps: Deps) => {
+const purgeExpired: Handler = async (deps) => {
   const now = deps.now()
   const [l, i, r, t] = await deps.db.batch([
     deps.db.delete(logins).where(lt(logins.expiresAt, now)),
@@ -21,7 +24,25 @@ const purgeExpired = async (deps: Deps) => {
   }
 }
 
+const email: Handler = async (deps, job, message) => {
+  if (!message.email) throw new Error('sendEmail message without an email')
+  return sendEmail(deps, message.email, job.id)
+}
+
+/** Recorded only: these computations are not implemented yet, so the job ends `received`. */
+const receiveOnly: Handler = async () => ({})
+
+export const RECEIVE_ONLY: ReadonlySet<JobType> = new Set([
+  'applyAccessType',
+  'resetCollectionAccessTypes',
+  'refreshUsage',
+])
+
 /** What each job type does; the result is kept on the job row. */
-export const HANDLERS: Record<JobType, (deps: Deps, job: Job) => Promise<Record<string, unknown>>> = {
+export const HANDLERS: Record<JobType, Handler> = {
   purgeExpired,
+  sendEmail: email,
+  applyAccessType: receiveOnly,
+  resetCollectionAccessTypes: receiveOnly,
+  refreshUsage: receiveOnly,
 }

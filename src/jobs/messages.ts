@@ -1,8 +1,22 @@
 import { z } from 'zod'
 
 /** Job types the consumer knows. Each message names its job row; the row holds the payload. */
-export const JOB_TYPES = ['purgeExpired'] as const
+export const JOB_TYPES = [
+  'purgeExpired',
+  'sendEmail',
+  'applyAccessType',
+  'resetCollectionAccessTypes',
+  'refreshUsage',
+] as const
 export type JobType = (typeof JOB_TYPES)[number]
 
-export const JobMessage = z.object({ jobId: z.string().min(1), type: z.enum(JOB_TYPES) })
+/** An email travels in the message, not the job row, so links with secrets never rest in D1. */
+export const EmailMessage = z.object({ to: z.string(), subject: z.string(), text: z.string() })
+export type EmailMessage = z.infer<typeof EmailMessage>
+
+export const JobMessage = z.object({
+  jobId: z.string().min(1),
+  type: z.enum(JOB_TYPES),
+  email: EmailMessage.optional(),
+})
 export type JobMessage = z.infer<typeof JobMessage>

@@ -96,7 +96,11 @@ export const auditEvents = sqliteTable(
   ],
 )
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
+/**
+ * `received`: the consumer took the job, whose computation does not exist yet (access types and
+ * usage refresh are recorded but not computed).
+ */
+export const JOB_STATUSES = ['queued', 'running', 'received', 'succeeded', 'failed'] as const
 
 /** A queued background job, so that a caller can see what became of it. */
 export const jobs = sqliteTable(

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { setCookie } from 'hono/cookie'
+import { acceptInvitation } from '../../domain/invitations'
 import { bootstrap, login } from '../../domain/sign-in'
 import { SESSION_COOKIE } from '../../http/authenticate'
 import type { AppEnv } from '../../http/env'
@@ -89,4 +90,31 @@ export const auth = createRouter()
       },
     }),
     async (c) => c.json(signedIn(c, await login(c.var.deps, c.req.valid('json'))), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/signup',
+      tags: ['Auth'],
+      summary: 'Accept an invitation and sign in',
+      description:
+        "Creates the user with the invited roles, or, when the email already has an account, checks that account's password and adds the membership.",
+      request: {
+        body: jsonBody(
+          z.object({
+            invitationCode: z
+              .string()
+              .max(4096)
+              .openapi({ description: 'The signupInvitationCode of the invitation link' }),
+            password: Password,
+            name: z.string().max(200).optional(),
+          }),
+        ),
+      },
+      responses: {
+        201: jsonResponse(SignedIn, 'Signed in as a member of the workspace'),
+        ...problems(400, 401, 409, 429),
+      },
+    }),
+    async (c) => c.json(signedIn(c, await acceptInvitation(c.var.deps, c.req.valid('json'))), 201),
   )

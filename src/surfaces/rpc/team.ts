@@ -1,14 +1,17 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import type { ScopeRoleMap } from '../../db/schema'
+import { inviteUsers, removeInvitation } from '../../domain/invitations'
+import { removeUser } from '../../domain/members'
 import { getTeamData, type PendingInvitation, type TeamMember } from '../../domain/team'
 import { principalOf } from '../../http/authenticate'
-import { jsonBody, jsonResponse, secured } from '../../http/openapi'
 import { createRouter } from '../../http/router'
-import { rpcErrors } from './render'
+import { Empty, rpcAction } from './action'
 
-const ScopeRoleMapping = z.record(z.string(), z.string()).openapi('ScopeRoleMapping', {
-  example: { API: 'ADMIN', AGENTIC: 'MEMBER' },
-})
+export const ScopeRoleMapping = z
+  .record(z.string().max(32), z.string().max(64))
+  .openapi('ScopeRoleMapping', { example: { API: 'ADMIN', AGENTIC: 'MEMBER' } })
+
+const Email = z.string().max(320).openapi({ format: 'email', example: 'alice@example.com' })
 
 const TeamEntry = z
   .object({
@@ -20,9 +23,6 @@ const TeamEntry = z
     isInvitation: z.boolean().optional(),
   })
   .openapi('TeamEntry')
-
-/** An empty body: these actions take no parameters (unknown keys are ignored, as in Akto). */
-export const NoParameters = z.object({}).openapi({ description: 'No request parameters required' })
 
 const SCOPE_LABELS: Record<string, string> = {
   API: 'API Security',
@@ -41,7 +41,7 @@ const presentMember = (m: TeamMember): z.infer<typeof TeamEntry> => ({
   login: m.email,
   name: m.name,
   role: m.roleName,
-  ...(m.scopeRoles ? { scopeRoleMapping: m.scopeRoles as Record<string, string> } : {}),
+  ...(m.scopeRoles ? { scopeRoleMapping: m.scopeRoles } : {}),
 })
 
 const presentInvitation = (i: PendingInvitation): z.infer<typeof TeamEntry> => ({
@@ -52,21 +52,96 @@ const presentInvitation = (i: PendingInvitation): z.infer<typeof TeamEntry> => (
   isInvitation: true,
 })
 
-export const team = createRouter().openapi(
-  createRoute({
-    method: 'post',
-    path: '/api/getTeamData',
-    tags: ['RPC · Team'],
-    summary: 'Members and pending invitations of the current workspace',
-    ...secured({ readOnly: true }),
-    request: { body: jsonBody(NoParameters, false) },
-    responses: {
-      200: jsonResponse(z.array(TeamEntry), 'Users and pending invitations'),
-      ...rpcErrors(400, 401, 403),
+export const team = createRouter()
+  .openapi(
+    rpcAction({
+      name: 'getTeamData',
+      tag: 'Team',
+      summary: 'Members and pending invitations of the current workspace',
+      readOnly: true,
+      response: z.array(TeamEntry),
+      description: 'Users and pending invitations',
+    }),
+    async (c) => {
+      const { members, invitations } = await getTeamData(c.var.deps, principalOf(c))
+      return c.json([...members.map(presentMember), ...invitations.map(presentInvitation)], 200)
     },
-  }),
-  async (c) => {
-    const { members, invitations } = await getTeamData(c.var.deps, principalOf(c))
-    return c.json([...members.map(presentMember), ...invitations.map(presentInvitation)], 200)
-  },
-)
+  )
+  .openapi(
+    rpcAction({
+      name: 'inviteUsers',
+      tag: 'Team',
+      summary: 'Invite a user to the current workspace (10 per hour per IP)',
+      body: z.object({
+        inviteeEmail: Email.openapi({ description: 'Must belong to the same organisation domain' }),
+        inviteeName: z.string().max(100).optional(),
+        inviteeRole: z.string().max(64).optional().openapi({
+          description: "ADMIN, MEMBER, DEVELOPER, VIEWER or a custom role, within the inviter's hierarchy",
+          example: 'DEVELOPER',
+        }),
+        scopeRoleMapping: ScopeRoleMapping.optional().openapi({
+          description: 'Instead of inviteeRole: a role per scope',
+        }),
+        websiteHostName: z.string().max(2048).optional().openapi({
+          description: 'Ignored: links are always built from the configured APP_ORIGIN',
+        }),
+      }),
+      response: z
+        .object({
+          finalInviteCode: z.string().openapi({ description: 'The invitation link; its code is valid for one week' }),
+          inviteeRole: z.string().optional(),
+          scopeRoleMapping: ScopeRoleMapping,
+        })
+        .openapi('Invitation'),
+      description: 'Invitation sent successfully',
+    }),
+    async (c) => c.json(await inviteUsers(c.var.deps, principalOf(c), c.req.valid('json')), 200),
+  )
+  .openapi(
+    rpcAction({
+      name: 'removeInvitation',
+      tag: 'Team',
+      summary: 'Withdraw a pending invitation (its issuer or an ADMIN)',
+      body: z.object({ email: Email }),
+      response: Empty,
+      description: 'Invitation removed successfully.',
+    }),
+    async (c) => {
+      await removeInvitation(c.var.deps, principalOf(c), c.req.valid('json').email)
+      return c.json({}, 200)
+    },
+  )
+  .openapi(
+    rpcAction({
+      name: 'removeUser',
+      tag: 'Team',
+      summary: 'Remove a user (or their pending invitation) from the current workspace',
+      body: z.object({ email: Email }),
+      response: z
+        .object({
+          email: z.string(),
+          id: z.number().int().openapi({ description: 'The removed user, 0 for an invitation' }),
+          passwordResetToken: z.null(),
+          roleHierarchy: z.string(),
+          userRoleHierarchy: z.array(z.string()),
+          users: z.null(),
+        })
+        .openapi('RemovedUser'),
+      description: 'User removed or invitation deleted successfully',
+    }),
+    async (c) => {
+      const { email } = c.req.valid('json')
+      const removed = await removeUser(c.var.deps, principalOf(c), email)
+      return c.json(
+        {
+          email,
+          id: removed.userId,
+          passwordResetToken: null,
+          roleHierarchy: 'SUCCESS',
+          userRoleHierarchy: [...removed.hierarchy],
+          users: null,
+        },
+        200,
+      )
+    },
+  )

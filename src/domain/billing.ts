@@ -1,0 +1,79 @@
+import { eq } from 'drizzle-orm'
+import { provisionCheckout, StiggError } from '../clients/stigg'
+import { organizations } from '../db/schema'
+import { audit } from './audit'
+import { authorize } from './authorize'
+import type { Deps } from './context'
+import { invalid, notFound, unavailable } from './errors'
+import type { Principal } from './principal'
+import { workspaceOf } from './workspace'
+
+export type CheckoutRequest = {
+  customerId: string
+  planId: string
+  billingPeriod: string
+  successUrl: string
+  cancelUrl: string
+}
+
+const PERIODS: Record<string, 'MONTHLY' | 'ANNUALLY'> = {
+  monthly: 'MONTHLY',
+  annual: 'ANNUALLY',
+  annually: 'ANNUALLY',
+}
+
+/** Checkout pages may only send the browser back to the dashboard or an allowed origin. */
+const returnUrl = (deps: Deps, field: string, value: string) => {
+  const { appOrigin, allowedRedirectOrigins } = deps.config
+  try {
+    const url = new URL(value)
+    if (url.origin === appOrigin || allowedRedirectOrigins.includes(url.origin)) return url.toString()
+  } catch {}
+  throw invalid(`${field} must be an address on ${appOrigin} or an allowed origin`)
+}
+
+/**
+ * A Stigg checkout for the caller's organization. The customer id must be the organization's own
+ * (its billing customer id, or its public id when it has none yet).
+ */
+export const provisionSubscription = async (deps: Deps, p: Principal, input: CheckoutRequest) => {
+  await authorize(deps, p, 'provisionSubscription')
+  const ws = workspaceOf(p)
+  const apiKey = deps.env.STIGG_API_KEY
+  if (!apiKey) throw unavailable('billing is not configured')
+  const billingPeriod = PERIODS[input.billingPeriod.trim().toLowerCase()]
+  if (!billingPeriod) throw invalid('billingPeriod must be monthly or annual')
+  const successUrl = returnUrl(deps, 'successUrl', input.successUrl)
+  const cancelUrl = returnUrl(deps, 'cancelUrl', input.cancelUrl)
+  const [org] = await deps.db
+    .select({ publicId: organizations.publicId, customerId: organizations.billingCustomerId })
+    .from(organizations)
+    .where(eq(organizations.id, ws.organizationId))
+  if (!org || input.customerId !== (org.customerId ?? org.publicId)) throw notFound('Customer not found')
+
+  try {
+    const result = await provisionCheckout(deps.config.stiggApiUrl, apiKey, {
+      customerId: input.customerId,
+      planId: input.planId,
+      billingPeriod,
+      successUrl,
+      cancelUrl,
+    })
+    await audit(deps, p, {
+      action: 'provisionSubscription',
+      targetType: 'plan',
+      targetId: input.planId,
+      detail: { status: result.status },
+    })
+    return result
+  } catch (err) {
+    if (!(err instanceof StiggError)) throw err
+    await audit(deps, p, {
+      action: 'provisionSubscription',
+      outcome: 'failed',
+      targetType: 'plan',
+      targetId: input.planId,
+    })
+    throw unavailable(err.message)
+  }
+}

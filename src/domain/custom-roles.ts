@@ -1,0 +1,166 @@
+import { and, eq, inArray, ne, sql } from 'drizzle-orm'
+import { apiCollections, customRoles, invitations, memberships } from '../db/schema'
+import { auditInsert } from './audit'
+import { authorize } from './authorize'
+import type { Deps } from './context'
+import { conflict, invalid, isUniqueViolation, notFound } from './errors'
+import type { Principal } from './principal'
+import { isBuiltInRole, RESERVED_ROLE_NAMES } from './roles'
+import { workspaceOf } from './workspace'
+
+export type CustomRoleInput = {
+  roleName: string
+  baseRole: string
+  apiCollectionIds?: number[]
+  defaultInviteRole?: boolean
+  allowedFeaturesForUser?: string[]
+}
+
+/** A custom role's name, upper-cased: 1-50 of `A-Za-z0-9-_`, never a built-in name in any case. */
+const validRoleName = (name: string) => {
+  if (name.trim() === '') throw invalid('Role names cannot be empty.')
+  if (name.length > 50) throw invalid('Role names cannot be more than 50 characters.')
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw invalid("Role names can only be alphanumeric and contain '-'and '_'")
+  const upper = name.toUpperCase()
+  if (RESERVED_ROLE_NAMES.includes(upper)) throw invalid(`${name} is a reserved keyword.`)
+  return upper
+}
+
+/** The base role as given (any built-in role, THREAT_* included), upper-cased. */
+const validBaseRole = (baseRole: string) => {
+  const upper = baseRole.trim().toUpperCase()
+  if (!isBuiltInRole(upper)) throw invalid('Base role does not exist')
+  return upper
+}
+
+const validCollections = async (deps: Deps, workspaceId: number, ids: number[] = []) => {
+  const unique = [...new Set(ids)]
+  if (unique.length === 0) return unique
+  const found = await deps.db
+    .select({ id: apiCollections.id })
+    .from(apiCollections)
+    .where(and(eq(apiCollections.workspaceId, workspaceId), inArray(apiCollections.id, unique)))
+  const known = new Set(found.map((r) => r.id))
+  const unknown = unique.find((id) => !known.has(id))
+  if (unknown !== undefined) throw invalid(`API collection ${unknown} does not exist in this account`)
+  return unique
+}
+
+const otherDefault = (workspaceId: number, exceptId = -1) =>
+  and(eq(customRoles.workspaceId, workspaceId), eq(customRoles.defaultInviteRole, true), ne(customRoles.id, exceptId))
+
+const findRole = async (deps: Deps, workspaceId: number, name: string) => {
+  const [role] = await deps.db
+    .select()
+    .from(customRoles)
+    .where(and(eq(customRoles.workspaceId, workspaceId), eq(customRoles.name, name)))
+  return role
+}
+
+const DEFAULT_EXISTS = 'Default invite role already exists.'
+
+export const createCustomRole = async (deps: Deps, p: Principal, input: CustomRoleInput) => {
+  await authorize(deps, p, 'createCustomRole')
+  const ws = workspaceOf(p)
+  const name = validRoleName(input.roleName)
+  if (await findRole(deps, ws.id, name)) throw invalid('Existing role with same name exists.')
+  const baseRole = validBaseRole(input.baseRole)
+  const defaultInviteRole = input.defaultInviteRole ?? false
+  if (
+    defaultInviteRole &&
+    (await deps.db.select({ id: customRoles.id }).from(customRoles).where(otherDefault(ws.id))).length
+  )
+    throw invalid(DEFAULT_EXISTS)
+  const apiCollectionIds = await validCollections(deps, ws.id, input.apiCollectionIds)
+  try {
+    await deps.db.batch([
+      deps.db.insert(customRoles).values({
+        workspaceId: ws.id,
+        name,
+        baseRole,
+        apiCollectionIds,
+        defaultInviteRole,
+        allowedFeatures: input.allowedFeaturesForUser ?? [],
+        createdBy: p.publicId,
+        updatedBy: p.publicId,
+      }),
+      auditInsert(deps, p, {
+        action: 'createCustomRole',
+        targetType: 'customRole',
+        targetId: name,
+        detail: { baseRole },
+      }),
+    ])
+  } catch (err) {
+    // Lost a race with another request for the same name or the same default flag.
+    if (isUniqueViolation(err)) throw conflict('Existing role with same name exists.')
+    throw err
+  }
+}
+
+export const updateCustomRole = async (deps: Deps, p: Principal, input: CustomRoleInput) => {
+  await authorize(deps, p, 'updateCustomRole')
+  const ws = workspaceOf(p)
+  const role = await findRole(deps, ws.id, validRoleName(input.roleName))
+  if (!role) throw notFound('Role does not exist.')
+  const baseRole = validBaseRole(input.baseRole)
+  const defaultInviteRole = input.defaultInviteRole ?? false
+  if (
+    defaultInviteRole &&
+    (await deps.db.select({ id: customRoles.id }).from(customRoles).where(otherDefault(ws.id, role.id))).length
+  )
+    throw invalid(DEFAULT_EXISTS)
+  const apiCollectionIds = await validCollections(deps, ws.id, input.apiCollectionIds)
+  try {
+    await deps.db.batch([
+      deps.db
+        .update(customRoles)
+        .set({
+          baseRole,
+          apiCollectionIds,
+          defaultInviteRole,
+          allowedFeatures: input.allowedFeaturesForUser ?? role.allowedFeatures,
+          updatedBy: p.publicId,
+        })
+        .where(eq(customRoles.id, role.id)),
+      auditInsert(deps, p, {
+        action: 'updateCustomRole',
+        targetType: 'customRole',
+        targetId: role.name,
+        detail: { from: role.baseRole, to: baseRole },
+      }),
+    ])
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(DEFAULT_EXISTS)
+    throw err
+  }
+}
+
+/** Deletes a custom role unless a member or a pending invitation holds it, by role or scope map. */
+export const deleteCustomRole = async (deps: Deps, p: Principal, rawName: string) => {
+  await authorize(deps, p, 'deleteCustomRole')
+  const ws = workspaceOf(p)
+  const name = rawName.trim().toUpperCase()
+  const role = await findRole(deps, ws.id, name)
+  if (!role) throw notFound('Role does not exist.')
+
+  const heldByMember = sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${memberships.workspaceId} = ${ws.id} AND (${memberships.role} = ${name} OR EXISTS (SELECT 1 FROM json_each(${memberships.scopeRoles}) WHERE json_each.value = ${name})))`
+  const heldByInvitation = sql`EXISTS (SELECT 1 FROM ${invitations} WHERE ${invitations.workspaceId} = ${ws.id} AND ${invitations.status} = 'pending' AND EXISTS (SELECT 1 FROM json_each(${invitations.scopeRoles}) WHERE json_each.value = ${name}))`
+  // One statement checks and deletes, so no holder can appear in between.
+  const deleted = await deps.db
+    .delete(customRoles)
+    .where(and(eq(customRoles.id, role.id), sql`NOT ${heldByMember}`, sql`NOT ${heldByInvitation}`))
+    .returning({ id: customRoles.id })
+  if (deleted.length === 0) {
+    const [held] = await deps.db
+      .select({ byMember: heldByMember.mapWith(Boolean) })
+      .from(customRoles)
+      .where(eq(customRoles.id, role.id))
+    throw invalid(
+      held?.byMember
+        ? 'Role is associated with users. Cannot delete.'
+        : 'Role is associated with pending invites. Cannot delete.',
+    )
+  }
+  await auditInsert(deps, p, { action: 'deleteCustomRole', targetType: 'customRole', targetId: name })
+}
