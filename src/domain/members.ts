@@ -34,14 +34,15 @@ export const removeUser = async (deps: Deps, p: Principal, rawEmail: string) => 
   const email = normalizeEmail(rawEmail)
   const member = await findMember(deps, ws.id, email)
   if (!member) {
-    const [removed] = await deps.db.batch([
-      deps.db
-        .delete(invitations)
-        .where(and(eq(invitations.workspaceId, ws.id), eq(invitations.email, email)))
-        .returning({ id: invitations.id }),
-      auditInsert(deps, p, { action: 'removeInvitation', targetType: 'invitation', targetId: email }),
+    const [invitation] = await deps.db
+      .select({ id: invitations.id })
+      .from(invitations)
+      .where(and(eq(invitations.workspaceId, ws.id), eq(invitations.email, email)))
+    if (!invitation) throw invalid('User not found')
+    await deps.db.batch([
+      deps.db.delete(invitations).where(eq(invitations.id, invitation.id)),
+      auditInsert(deps, p, { action: 'removeUser', targetType: 'invitation', targetId: email }),
     ])
-    if (removed.length === 0) throw invalid('User not found')
     return { userId: 0, hierarchy: ROLE_HIERARCHY[ws.role] }
   }
   const userId = member.user.id

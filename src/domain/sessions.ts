@@ -68,10 +68,21 @@ export const newSession = async (
   return { loginId, token, expiresAt, insert }
 }
 
+/**
+ * Writes the hot copy. KV allows one write per second per key: a refused write only leaves a
+ * copy that is stale or missing, which is safe, because the membership is read from D1 on every
+ * request and writes re-check the login there.
+ */
 export const cacheSession = async (deps: Deps, loginId: string, hot: HotSession) => {
   const seconds = Math.floor((hot.expiresAt - deps.now().getTime()) / 1000)
   if (seconds < 60) return // KV refuses TTLs under a minute; D1 answers for such sessions.
-  await deps.env.SESSIONS.put(kvKey(loginId), JSON.stringify(hot), { expirationTtl: seconds })
+  try {
+    await deps.env.SESSIONS.put(kvKey(loginId), JSON.stringify(hot), { expirationTtl: seconds })
+  } catch (err) {
+    console.warn(
+      JSON.stringify({ level: 'warn', message: 'session hot copy not written', loginId, error: String(err) }),
+    )
+  }
 }
 
 /** Ends sessions in D1 and drops their hot copies. */
@@ -95,7 +106,11 @@ export const switchSessionWorkspace = async (deps: Deps, p: Principal, workspace
     .set({ workspaceId })
     .where(eq(logins.id, p.loginId))
     .returning({ expiresAt: logins.expiresAt })
-  if (row) await cacheSession(deps, p.loginId, { userId: p.id, workspaceId, expiresAt: row.expiresAt.getTime() })
+  if (!row) return
+  await cacheSession(deps, p.loginId, { userId: p.id, workspaceId, expiresAt: row.expiresAt.getTime() })
+  // A revocation between the update and the write would be undone by it: look again.
+  const [still] = await deps.db.select({ id: logins.id }).from(logins).where(eq(logins.id, p.loginId))
+  if (!still) await deps.env.SESSIONS.delete(kvKey(p.loginId))
 }
 
 /**
@@ -156,7 +171,8 @@ const LAST_USED_GRANULARITY_MS = 60 * 60 * 1000
 
 /**
  * The principal behind a session token. `fresh` (state-changing requests) reads the login from
- * D1; otherwise the KV hot copy is trusted until it expires or is deleted.
+ * D1; otherwise the KV hot copy is trusted until it expires or is deleted, and D1 answers when
+ * this location has no copy.
  */
 export const principalFromSession = async (
   deps: Deps,
@@ -194,16 +210,9 @@ export const principalFromSession = async (
     .leftJoin(organizations, eq(organizations.id, workspaces.organizationId))
     .where(eq(logins.id, claims.loginId))
   if (!row || row.login.expiresAt.getTime() <= now || !row.user.enabled) throw unauthenticated(SESSION_ENDED)
+  // No hot copy is written back here: one written after a concurrent revocation would outlive
+  // it. The copy written at sign-in is readable from every location.
   const { login } = row
-  if (!fresh) {
-    deps.defer(
-      cacheSession(deps, login.id, {
-        userId: login.userId,
-        workspaceId: login.workspaceId,
-        expiresAt: login.expiresAt.getTime(),
-      }),
-    )
-  }
   if (now - login.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
     deps.defer(
       deps.db

@@ -109,6 +109,17 @@ describe('session tokens', async () => {
     expect((await post('/api/getTeamData', {}, headers)).status).toBe(401)
   })
 
+  it('never writes the hot copy back on a read, so a revocation cannot be undone', async () => {
+    const s = await (await login(alice.email, STRONG_PASSWORD)).json<SignedIn>()
+    const key = `login:${loginIdOf(s.token)}`
+    await env.SESSIONS.delete(key) // a location the copy has not reached
+    const headers = { Authorization: `Bearer ${s.token}` }
+    expect((await api('/me', { headers })).status).toBe(200)
+    expect(await env.SESSIONS.get(key)).toBeNull()
+    await revokeLogins(deps(), [loginIdOf(s.token)])
+    expect((await api('/me', { headers })).status).toBe(401)
+  })
+
   it('re-checks D1 for state-changing requests while reads may use the KV copy', async () => {
     const s = await (await login(alice.email, STRONG_PASSWORD)).json<SignedIn>()
     // Another location revoked the session: the D1 row is gone, this location's KV copy not yet.

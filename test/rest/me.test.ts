@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { newApiKey, sha256 } from '../../src/auth/crypto'
-import { apiTokens, memberships, serviceAccounts } from '../../src/db/schema'
-import { api, db, seedOrganization, seedSignedIn } from '../support'
+import { newApiKey } from '../../src/auth/crypto'
+import { memberships, serviceAccounts } from '../../src/db/schema'
+import { api, db, seedApiToken, seedOrganization, seedSignedIn } from '../support'
 
 describe('GET /me', () => {
   it('describes the signed-in user, and nothing else', async () => {
@@ -25,17 +25,8 @@ describe('GET /me', () => {
       .values({ publicId: 'BOT0000001', organizationId: org.id, username: 'ci-deploy-bot', description: 'CI' })
       .returning()
     await db.insert(memberships).values({ workspaceId: workspace.id, serviceAccountId: bot!.id, role: 'DEVELOPER' })
-    const key = newApiKey()
-    await db.insert(apiTokens).values({
-      workspaceId: workspace.id,
-      serviceAccountId: bot!.id,
-      utility: 'CICD',
-      name: 'cicd',
-      keyHash: await sha256(key),
-      keyPrefix: key.slice(0, 4),
-      createdAt: new Date(),
-    })
-    const res = await api('/me', { headers: { 'X-API-KEY': key } })
+    const { headers } = await seedApiToken(workspace.id, { serviceAccountId: bot!.id }, 'CICD')
+    const res = await api('/me', { headers })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({
       serviceAccount: expect.objectContaining({ id: 'BOT0000001', username: 'ci-deploy-bot', description: 'CI' }),

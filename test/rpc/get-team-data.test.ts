@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { newApiKey, sha256 } from '../../src/auth/crypto'
-import { apiTokens, auditEvents, customRoles, invitations } from '../../src/db/schema'
-import { api, db, post, seedSignedIn, seedUser, signIn } from '../support'
+import { auditEvents, customRoles, invitations } from '../../src/db/schema'
+import { api, db, post, seedApiToken, seedSignedIn, seedUser, signIn } from '../support'
 
 type Entry = {
   id: number
@@ -117,19 +116,8 @@ describe('POST /api/getTeamData', () => {
   })
 
   it('lets EXTERNAL_API tokens read it and refuses BURP tokens', async () => {
-    const tokenFor = async (utility: 'BURP' | 'EXTERNAL_API') => {
-      const key = newApiKey()
-      await db.insert(apiTokens).values({
-        workspaceId: workspace.id,
-        userId: admin.id,
-        utility,
-        name: utility.toLowerCase(),
-        keyHash: await sha256(key),
-        keyPrefix: key.slice(0, 4),
-        createdAt: new Date(),
-      })
-      return { 'X-API-KEY': key }
-    }
+    const tokenFor = async (utility: 'BURP' | 'EXTERNAL_API') =>
+      (await seedApiToken(workspace.id, { userId: admin.id }, utility)).headers
     expect((await post('/api/getTeamData', {}, await tokenFor('EXTERNAL_API'))).status).toBe(200)
     const burp = await post('/api/getTeamData', {}, await tokenFor('BURP'))
     expect(burp.status).toBe(403)

@@ -1,9 +1,9 @@
 import { env, exports } from 'cloudflare:workers'
 import { sql } from 'drizzle-orm'
-import { newPublicId } from '../../src/auth/crypto'
+import { newApiKey, newPublicId, sha256 } from '../../src/auth/crypto'
 import { hashPassword } from '../../src/auth/passwords'
 import { createDb } from '../../src/db/client'
-import { memberships, organizations, type ScopeRoleMap, users, workspaces } from '../../src/db/schema'
+import { apiTokens, memberships, organizations, type ScopeRoleMap, users, workspaces } from '../../src/db/schema'
 import { createDeps } from '../../src/domain/deps'
 import { startSession } from '../../src/domain/sign-in'
 
@@ -81,4 +81,26 @@ export const seedSignedIn = async (role = 'ADMIN', options: Parameters<typeof se
   const { org, workspace } = await seedOrganization()
   const user = await seedUser(workspace.id, role, options)
   return { org, workspace, user, headers: await signIn(user, workspace.id) }
+}
+
+/** An API token of a user or a service account; its key goes in `X-API-KEY`. */
+export const seedApiToken = async (
+  workspaceId: number,
+  owner: { userId: number } | { serviceAccountId: number },
+  utility: 'BURP' | 'CICD' | 'EXTERNAL_API' = 'EXTERNAL_API',
+) => {
+  const key = newApiKey()
+  const [token] = await db
+    .insert(apiTokens)
+    .values({
+      workspaceId,
+      ...owner,
+      utility,
+      name: utility.toLowerCase(),
+      keyHash: await sha256(key),
+      keyPrefix: key.slice(0, 4),
+      createdAt: new Date(),
+    })
+    .returning()
+  return { id: token!.id, key, headers: { 'X-API-KEY': key } }
 }
