@@ -12,7 +12,8 @@ export default defineConfig(async () => ({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations('migrations'),
           AUTH_SECRET: 'test-only-secret-that-is-long-enough-0123456789',
-          ROOT_TOKEN: 'test-only-root-token',
+          ROOT_TOKEN: 'test-only-root-token-of-32-characters',
+          EMAIL_OUTBOX: 'true',
         },
         queueConsumers: { 'iam-jobs': { maxBatchTimeout: 0.05 } },
       },

@@ -1,5 +1,5 @@
 import { createApp } from './app'
-import { createDeps } from './domain/deps'
+import { createDeps } from './domain/context'
 import { enqueue } from './domain/jobs'
 import { consumeJobs } from './jobs/consumer'
 

@@ -11,8 +11,10 @@ interface Secrets {
   PASSWORD_PEPPER?: string
   /** Stigg server API key; billing answers 503 without it. */
   STIGG_API_KEY?: string
-  /** Email provider (Resend-compatible HTTP API) key; without it mail goes to the dev outbox. */
+  /** Email provider (Resend-compatible HTTP API) key. */
   EMAIL_API_KEY?: string
+  /** `true` (local development, tests): without a provider, emails are kept whole in email_outbox. */
+  EMAIL_OUTBOX?: string
 }
 interface Env extends Secrets {}
 declare namespace Cloudflare {

@@ -4,11 +4,13 @@ import type { EmailMessage } from '../jobs/messages'
 
 /**
  * Sends one email. With EMAIL_API_KEY it goes to the provider (a Resend-compatible HTTP API, the
- * job id as idempotency key) and only its envelope is logged; without, it lands whole in the
- * `email_outbox` table, the development outbox. Either way a job id is recorded once.
+ * job id as idempotency key) and only its envelope is logged. Without one, only where
+ * EMAIL_OUTBOX is `true` (local development) it is kept whole in `email_outbox`, links and all;
+ * elsewhere the send fails, so the job shows it. Either way a job id is recorded once.
  */
 export const sendEmail = async (deps: Deps, email: EmailMessage, jobId: string) => {
   const key = deps.env.EMAIL_API_KEY
+  if (!key && deps.env.EMAIL_OUTBOX !== 'true') throw new Error('Email is not configured: set EMAIL_API_KEY')
   if (key) {
     const res = await fetch(deps.config.emailApiUrl, {
       method: 'POST',

@@ -1,6 +1,6 @@
 import { audit } from './audit'
 import type { Deps } from './context'
-import { forbidden } from './errors'
+import { AppError } from './errors'
 import type { ApiTokenUtility, Principal } from './principal'
 import { type Access, type Feature, ROLE_DISPLAY_NAMES, roleHasAccess } from './roles'
 
@@ -50,6 +50,8 @@ export type Action = keyof typeof POLICY
 
 /** Plan features an action needs besides a role. */
 const ENTITLEMENTS: Partial<Record<Action, string>> = {
+  createNewAccount: 'ACTIVE_ACCOUNTS',
+  resetCollectionAccessTypes: 'API_COLLECTIONS',
   createCustomRole: 'RBAC_FEATURE',
   updateCustomRole: 'RBAC_FEATURE',
   deleteCustomRole: 'RBAC_FEATURE',
@@ -93,5 +95,5 @@ export const authorize = async (deps: Deps, p: Principal, action: Action): Promi
   const denial = denialOf(p, action)
   if (denial === null) return
   await audit(deps, p, { action, outcome: 'denied', detail: { reason: denial } })
-  throw forbidden(denial)
+  throw new AppError('FORBIDDEN', denial, { detailCode: denial === NO_ACCESS_MESSAGE ? 'NO_ACCESS' : undefined })
 }

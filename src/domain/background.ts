@@ -4,13 +4,13 @@ import { type Action, authorize } from './authorize'
 import type { Deps } from './context'
 import { prepareJob } from './jobs'
 import type { Principal } from './principal'
-import { workspaceOf } from './workspace'
+import { workspaceOf } from './principal'
 
 /** Starts a background job for the caller's workspace and answers at once with its id. */
 const startJob = async (deps: Deps, p: Principal, action: Action, type: JobType) => {
   await authorize(deps, p, action)
-  workspaceOf(p)
-  const job = prepareJob(deps, p, type)
+  const ws = workspaceOf(p)
+  const job = prepareJob(deps, p, type, { workspaceId: ws.id, organizationId: ws.organizationId })
   await deps.db.batch([job.insert, auditInsert(deps, p, { action, targetType: 'job', targetId: job.id })])
   await job.send()
   return job.id

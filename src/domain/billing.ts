@@ -3,10 +3,11 @@ import { provisionCheckout, StiggError } from '../clients/stigg'
 import { organizations } from '../db/schema'
 import { audit } from './audit'
 import { authorize } from './authorize'
+import { allowedUrl } from './config'
 import type { Deps } from './context'
 import { invalid, notFound, unavailable } from './errors'
 import type { Principal } from './principal'
-import { workspaceOf } from './workspace'
+import { workspaceOf } from './principal'
 
 export type CheckoutRequest = {
   customerId: string
@@ -24,12 +25,9 @@ const PERIODS: Record<string, 'MONTHLY' | 'ANNUALLY'> = {
 
 /** Checkout pages may only send the browser back to the dashboard or an allowed origin. */
 const returnUrl = (deps: Deps, field: string, value: string) => {
-  const { appOrigin, allowedRedirectOrigins } = deps.config
-  try {
-    const url = new URL(value)
-    if (url.origin === appOrigin || allowedRedirectOrigins.includes(url.origin)) return url.toString()
-  } catch {}
-  throw invalid(`${field} must be an address on ${appOrigin} or an allowed origin`)
+  const url = allowedUrl(deps.config, value)
+  if (!url) throw invalid(`${field} must be an address on ${deps.config.appOrigin} or an allowed origin`)
+  return url
 }
 
 /**
@@ -41,7 +39,8 @@ export const provisionSubscription = async (deps: Deps, p: Principal, input: Che
   const ws = workspaceOf(p)
   const apiKey = deps.env.STIGG_API_KEY
   if (!apiKey) throw unavailable('billing is not configured')
-  const billingPeriod = PERIODS[input.billingPeriod.trim().toLowerCase()]
+  const period = input.billingPeriod.trim().toLowerCase()
+  const billingPeriod = Object.hasOwn(PERIODS, period) ? PERIODS[period] : undefined
   if (!billingPeriod) throw invalid('billingPeriod must be monthly or annual')
   const successUrl = returnUrl(deps, 'successUrl', input.successUrl)
   const cancelUrl = returnUrl(deps, 'cancelUrl', input.cancelUrl)

@@ -29,3 +29,16 @@ export const configOf = (env: Env): Config => ({
   emailApiUrl: env.EMAIL_API_URL || 'https://api.resend.com/emails',
   stiggApiUrl: env.STIGG_API_URL || 'https://api.stigg.io/graphql',
 })
+
+/**
+ * Where a browser may be sent: an address on APP_ORIGIN or an allowed origin; a path resolves
+ * against APP_ORIGIN. Comparing parsed origins, not prefixes, also refuses `//evil` and `/\evil`.
+ */
+export const allowedUrl = (config: Config, value: string): string | null => {
+  try {
+    const url = new URL(value, config.appOrigin)
+    return url.origin === config.appOrigin || config.allowedRedirectOrigins.includes(url.origin) ? url.toString() : null
+  } catch {
+    return null
+  }
+}

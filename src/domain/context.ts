@@ -1,5 +1,7 @@
-import type { Db } from '../db/client'
-import type { Config } from './config'
+import { sql } from 'drizzle-orm'
+import { createDb, type Db } from '../db/client'
+import { type Config, configOf } from './config'
+import { unavailable } from './errors'
 
 /** What the request looks like from outside, for audit events and sessions. */
 export type RequestMeta = {
@@ -17,4 +19,36 @@ export type Deps = {
   now: () => Date
   /** Work that may finish after the response (ctx.waitUntil). */
   defer: (work: Promise<unknown>) => void
+}
+
+const NO_META: RequestMeta = { ip: null, userAgent: null, requestId: null }
+
+/** Builds the services' dependencies for one request or one queue batch. */
+export const createDeps = (
+  env: Env,
+  meta: RequestMeta = NO_META,
+  defer: (work: Promise<unknown>) => void = () => {},
+): Deps => {
+  let config: Config | undefined
+  return {
+    env,
+    db: createDb(env.DB),
+    // Parsed on first use, so that a mistyped variable fails only the routes that need it.
+    get config() {
+      config ??= configOf(env)
+      return config
+    },
+    meta,
+    now: () => new Date(),
+    defer,
+  }
+}
+
+/** Whether D1 answers: the health check. */
+export const checkDatabase = async (deps: Deps) => {
+  try {
+    await deps.db.run(sql`SELECT 1`)
+  } catch {
+    throw unavailable('The database does not answer')
+  }
 }

@@ -1,13 +1,15 @@
 import { and, count, eq } from 'drizzle-orm'
 import { newApiKey, newSecretToken, sha256 } from '../auth/crypto'
-import { apiTokens, passwordResets } from '../db/schema'
+import { apiTokens, logins, passwordResets } from '../db/schema'
 import { auditInsert } from './audit'
 import { authorize } from './authorize'
+import { allowedUrl } from './config'
 import type { Deps } from './context'
-import { invalid, rateLimited } from './errors'
+import { forbidden, invalid, rateLimited } from './errors'
+import { requireMember } from './members'
 import type { ApiTokenUtility, Principal } from './principal'
-import { revokeLogins } from './sessions'
-import { requireMember, userIdOf, workspaceOf } from './workspace'
+import { userIdOf, workspaceOf } from './principal'
+import { dropHotCopies } from './sessions'
 
 const RESET_WINDOW_SECONDS = 2 * 60 * 60
 
@@ -45,17 +47,29 @@ export const resetUserPassword = async (deps: Deps, p: Principal, userEmail: str
     }),
     auditInsert(deps, p, { action: 'resetUserPassword', targetType: 'user', targetId: user.publicId }),
   ])
-  await deps.env.SESSIONS.put(kvKey, String(now.getTime()), { expirationTtl: RESET_WINDOW_SECONDS })
+  // The link is stored: a refused KV write (one per second per key) only loses the throttle mark.
+  await deps.env.SESSIONS.put(kvKey, String(now.getTime()), { expirationTtl: RESET_WINDOW_SECONDS }).catch((err) =>
+    console.warn(JSON.stringify({ level: 'warn', message: 'reset throttle not recorded', error: String(err) })),
+  )
   return `${deps.config.appOrigin}/login?token=${token}`
 }
 
 const MAX_TOKENS_PER_USER = 50
+
+/** Plan features a token utility needs (an empty plan grants all). */
+const UTILITY_FEATURES: Partial<Record<ApiTokenUtility, string>> = {
+  EXTERNAL_API: 'AKTO_EXTERNAL_API',
+  CICD: 'CI_CD_INTEGRATION',
+}
 
 /** A new API token of the caller in the current workspace; the key is shown once, kept hashed. */
 export const addApiToken = async (deps: Deps, p: Principal, utility: ApiTokenUtility) => {
   await authorize(deps, p, 'addApiToken')
   const ws = workspaceOf(p)
   const userId = userIdOf(p)
+  const feature = UTILITY_FEATURES[utility]
+  if (feature && Object.keys(ws.entitlements).length && ws.entitlements[feature] !== true)
+    throw forbidden('This feature is not available in your plan.')
   const mine = and(eq(apiTokens.userId, userId), eq(apiTokens.workspaceId, ws.id))
   const [held] = await deps.db.select({ n: count() }).from(apiTokens).where(mine)
   if ((held?.n ?? 0) >= MAX_TOKENS_PER_USER)
@@ -83,30 +97,19 @@ export const addApiToken = async (deps: Deps, p: Principal, utility: ApiTokenUti
 /** Deletes one of the caller's own API tokens; false when there is no such token of theirs. */
 export const deleteApiToken = async (deps: Deps, p: Principal, apiTokenId: number) => {
   await authorize(deps, p, 'deleteApiToken')
-  const deleted = await deps.db
-    .delete(apiTokens)
-    .where(and(eq(apiTokens.id, apiTokenId), eq(apiTokens.userId, userIdOf(p))))
-    .returning({ id: apiTokens.id, workspaceId: apiTokens.workspaceId })
-  if (deleted.length === 0) return false
-  await auditInsert(deps, p, {
-    action: 'deleteApiToken',
-    targetType: 'apiToken',
-    targetId: apiTokenId,
-    workspaceId: deleted[0]!.workspaceId,
-  })
+  const mine = and(eq(apiTokens.id, apiTokenId), eq(apiTokens.userId, userIdOf(p)))
+  const [token] = await deps.db.select({ workspaceId: apiTokens.workspaceId }).from(apiTokens).where(mine)
+  if (!token) return false
+  await deps.db.batch([
+    deps.db.delete(apiTokens).where(mine),
+    auditInsert(deps, p, {
+      action: 'deleteApiToken',
+      targetType: 'apiToken',
+      targetId: apiTokenId,
+      workspaceId: token.workspaceId,
+    }),
+  ])
   return true
-}
-
-/** Where a browser may be sent after logout: a path here, or an allowed origin. */
-const safeRedirect = (deps: Deps, redirectUrl: string | undefined) => {
-  const { appOrigin, allowedRedirectOrigins } = deps.config
-  if (!redirectUrl) return `${appOrigin}/login`
-  try {
-    const url = new URL(redirectUrl, appOrigin)
-    const relative = redirectUrl.startsWith('/') && !redirectUrl.startsWith('//')
-    if (relative || url.origin === appOrigin || allowedRedirectOrigins.includes(url.origin)) return url.toString()
-  } catch {}
-  throw invalid('redirectUrl must be a path of this site or an address on an allowed origin')
 }
 
 /**
@@ -115,10 +118,14 @@ const safeRedirect = (deps: Deps, redirectUrl: string | undefined) => {
  */
 export const logout = async (deps: Deps, p: Principal, redirectUrl?: string) => {
   await authorize(deps, p, 'logout')
-  const target = safeRedirect(deps, redirectUrl)
+  const target = allowedUrl(deps.config, redirectUrl ?? '/login')
+  if (!target) throw invalid('redirectUrl must be a path of this site or an address on an allowed origin')
   if (p.loginId) {
-    await revokeLogins(deps, [p.loginId])
-    await auditInsert(deps, p, { action: 'logout', targetType: 'login', targetId: p.loginId })
+    await deps.db.batch([
+      deps.db.delete(logins).where(eq(logins.id, p.loginId)),
+      auditInsert(deps, p, { action: 'logout', targetType: 'login', targetId: p.loginId }),
+    ])
+    await dropHotCopies(deps, [p.loginId])
   }
   const sso = deps.config.logoutUrl
   if (!sso) return target

@@ -3,10 +3,9 @@ import { apiCollections, customRoles, invitations, memberships } from '../db/sch
 import { auditInsert } from './audit'
 import { authorize } from './authorize'
 import type { Deps } from './context'
-import { conflict, invalid, isUniqueViolation, notFound } from './errors'
-import type { Principal } from './principal'
-import { isBuiltInRole, RESERVED_ROLE_NAMES } from './roles'
-import { workspaceOf } from './workspace'
+import { conflict, forbidden, invalid, isUniqueViolation, notFound } from './errors'
+import { type Principal, roleIn, workspaceOf } from './principal'
+import { accessibleScopes, isBuiltInRole, RESERVED_ROLE_NAMES } from './roles'
 
 export type CustomRoleInput = {
   roleName: string
@@ -58,12 +57,38 @@ const findRole = async (deps: Deps, workspaceId: number, name: string) => {
 }
 
 const DEFAULT_EXISTS = 'Default invite role already exists.'
+const NAME_EXISTS = 'Existing role with same name exists.'
+
+/** The name of the workspace's default invite role, if it has one. */
+export const defaultInviteRole = async (deps: Deps, workspaceId: number) => {
+  const [row] = await deps.db.select({ name: customRoles.name }).from(customRoles).where(otherDefault(workspaceId))
+  return row?.name ?? null
+}
+
+/**
+ * A custom role acts in every scope that holds it, so changing one needs an ADMIN of every scope
+ * the workspace grants, not only of the request's.
+ */
+const workspaceAdmin = async (
+  deps: Deps,
+  p: Principal,
+  action: 'createCustomRole' | 'updateCustomRole' | 'deleteCustomRole',
+) => {
+  await authorize(deps, p, action)
+  const ws = workspaceOf(p)
+  if (accessibleScopes(ws.entitlements).some((scope) => roleIn(ws, scope) !== 'ADMIN'))
+    throw forbidden('Custom roles act in every product scope: only an ADMIN of every scope may change them')
+  return ws
+}
+
+/** Which unique index a race tripped: the name, or the one default invite role. */
+const raceMessage = (err: unknown) =>
+  String((err as Error).cause ?? err).includes('custom_roles.name') ? NAME_EXISTS : DEFAULT_EXISTS
 
 export const createCustomRole = async (deps: Deps, p: Principal, input: CustomRoleInput) => {
-  await authorize(deps, p, 'createCustomRole')
-  const ws = workspaceOf(p)
+  const ws = await workspaceAdmin(deps, p, 'createCustomRole')
   const name = validRoleName(input.roleName)
-  if (await findRole(deps, ws.id, name)) throw invalid('Existing role with same name exists.')
+  if (await findRole(deps, ws.id, name)) throw invalid(NAME_EXISTS)
   const baseRole = validBaseRole(input.baseRole)
   const defaultInviteRole = input.defaultInviteRole ?? false
   if (
@@ -93,14 +118,13 @@ export const createCustomRole = async (deps: Deps, p: Principal, input: CustomRo
     ])
   } catch (err) {
     // Lost a race with another request for the same name or the same default flag.
-    if (isUniqueViolation(err)) throw conflict('Existing role with same name exists.')
+    if (isUniqueViolation(err)) throw conflict(raceMessage(err))
     throw err
   }
 }
 
 export const updateCustomRole = async (deps: Deps, p: Principal, input: CustomRoleInput) => {
-  await authorize(deps, p, 'updateCustomRole')
-  const ws = workspaceOf(p)
+  const ws = await workspaceAdmin(deps, p, 'updateCustomRole')
   const role = await findRole(deps, ws.id, validRoleName(input.roleName))
   if (!role) throw notFound('Role does not exist.')
   const baseRole = validBaseRole(input.baseRole)
@@ -131,36 +155,29 @@ export const updateCustomRole = async (deps: Deps, p: Principal, input: CustomRo
       }),
     ])
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(DEFAULT_EXISTS)
+    if (isUniqueViolation(err)) throw conflict(raceMessage(err))
     throw err
   }
 }
 
 /** Deletes a custom role unless a member or a pending invitation holds it, by role or scope map. */
 export const deleteCustomRole = async (deps: Deps, p: Principal, rawName: string) => {
-  await authorize(deps, p, 'deleteCustomRole')
-  const ws = workspaceOf(p)
+  const ws = await workspaceAdmin(deps, p, 'deleteCustomRole')
   const name = rawName.trim().toUpperCase()
   const role = await findRole(deps, ws.id, name)
   if (!role) throw notFound('Role does not exist.')
 
-  const heldByMember = sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${memberships.workspaceId} = ${ws.id} AND (${memberships.role} = ${name} OR EXISTS (SELECT 1 FROM json_each(${memberships.scopeRoles}) WHERE json_each.value = ${name})))`
+  // A membership's plain role only counts when it has no scope map (the map then decides).
+  const heldByMember = sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${memberships.workspaceId} = ${ws.id} AND ((${memberships.role} = ${name} AND coalesce(${memberships.scopeRoles}, '{}') = '{}') OR EXISTS (SELECT 1 FROM json_each(${memberships.scopeRoles}) WHERE json_each.value = ${name})))`
   const heldByInvitation = sql`EXISTS (SELECT 1 FROM ${invitations} WHERE ${invitations.workspaceId} = ${ws.id} AND ${invitations.status} = 'pending' AND EXISTS (SELECT 1 FROM json_each(${invitations.scopeRoles}) WHERE json_each.value = ${name}))`
-  // One statement checks and deletes, so no holder can appear in between.
-  const deleted = await deps.db
-    .delete(customRoles)
-    .where(and(eq(customRoles.id, role.id), sql`NOT ${heldByMember}`, sql`NOT ${heldByInvitation}`))
-    .returning({ id: customRoles.id })
-  if (deleted.length === 0) {
-    const [held] = await deps.db
-      .select({ byMember: heldByMember.mapWith(Boolean) })
-      .from(customRoles)
-      .where(eq(customRoles.id, role.id))
-    throw invalid(
-      held?.byMember
-        ? 'Role is associated with users. Cannot delete.'
-        : 'Role is associated with pending invites. Cannot delete.',
-    )
-  }
-  await auditInsert(deps, p, { action: 'deleteCustomRole', targetType: 'customRole', targetId: name })
+  const [held] = await deps.db
+    .select({ byMember: heldByMember.mapWith(Boolean), byInvitation: heldByInvitation.mapWith(Boolean) })
+    .from(customRoles)
+    .where(eq(customRoles.id, role.id))
+  if (held?.byMember) throw invalid('Role is associated with users. Cannot delete.')
+  if (held?.byInvitation) throw invalid('Role is associated with pending invites. Cannot delete.')
+  await deps.db.batch([
+    deps.db.delete(customRoles).where(eq(customRoles.id, role.id)),
+    auditInsert(deps, p, { action: 'deleteCustomRole', targetType: 'customRole', targetId: name }),
+  ])
 }

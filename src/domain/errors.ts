@@ -23,16 +23,19 @@ export class AppError extends Error {
   readonly issues: readonly Issue[]
   /** Seconds until a throttled caller may retry. */
   readonly retryAfter?: number
+  /** A finer, stable reason, e.g. NO_ACCESS for a caller without access to the product scope. */
+  readonly detailCode?: string
   constructor(
     code: ErrorCode,
     message: string,
-    options: { issues?: readonly Issue[]; retryAfter?: number; cause?: unknown } = {},
+    options: { issues?: readonly Issue[]; retryAfter?: number; detailCode?: string; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause })
     this.name = 'AppError'
     this.code = code
     this.issues = options.issues ?? []
     this.retryAfter = options.retryAfter
+    this.detailCode = options.detailCode
   }
 }
 

@@ -8,13 +8,13 @@ import { authorize } from './authorize'
 import type { Deps } from './context'
 import { conflict, forbidden, invalid, isUniqueViolation, notFound, unauthenticated } from './errors'
 import { prepareJob } from './jobs'
-import type { Principal } from './principal'
-import { accessibleScopes, canAssign, GRANTABLE_SCOPES, resolveRole } from './roles'
+import { findMember } from './members'
+import { type Principal, roleIn, workspaceOf } from './principal'
+import { accessibleScopes, canAssign, GRANTABLE_SCOPES, invalidScope, resolveRole } from './roles'
 import { normalizeEmail, validEmail, validUsername } from './rules'
 import { authSecret } from './sessions'
 import { startSession, validPassword } from './sign-in'
-import { limitWindow } from './throttle'
-import { customRolesOf, findMember, workspaceOf } from './workspace'
+import { limitBurst, limitWindow } from './throttle'
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000
 
@@ -70,16 +70,16 @@ export const inviteUsers = async (deps: Deps, p: Principal, input: InviteInput) 
         ? { API: input.inviteeRole }
         : null
   if (!requested) throw invalid('Either scopeRoleMapping or inviteeRole must be provided')
-  const customs = await customRolesOf(deps, ws.id)
+  // Each scope is judged by the inviter's own role in it, so nobody invites above their standing.
   const accessible = accessibleScopes(ws.entitlements)
   const scopeRoles: Record<string, string> = {}
   for (const [scope, roleName] of Object.entries(requested)) {
-    const role = resolveRole(roleName, customs)
+    const role = resolveRole(roleName, ws.customRoles)
     if (!role) throw invalid('Invalid role')
-    if (role.base === 'NO_ACCESS' || !canAssign(ws.role, role.base))
+    if (role.base === 'NO_ACCESS' || !canAssign(roleIn(ws, scope), role.base))
       throw invalid('User not allowed to invite for this role')
     if (!(GRANTABLE_SCOPES as readonly string[]).includes(scope) || !accessible.includes(scope))
-      throw invalid(`Invalid product scope: user account does not have access to this scope${scope}`)
+      throw invalidScope(scope)
     scopeRoles[scope] = role.name
   }
 
@@ -112,7 +112,9 @@ export const inviteUsers = async (deps: Deps, p: Principal, input: InviteInput) 
     job.insert,
     auditInsert(deps, p, { action: 'inviteUsers', targetType: 'invitation', targetId: email, detail: { scopeRoles } }),
   ])
-  await job.send()
+  // The invitation is complete without its email: the link is in the answer, and a failed send
+  // is recorded on the job row.
+  await job.send().catch(() => {})
   return { finalInviteCode: link, inviteeRole: input.inviteeRole, scopeRoleMapping: scopeRoles }
 }
 
@@ -145,6 +147,8 @@ export const acceptInvitation = async (
 ) => {
   const claims = await verifyInvitation(authSecret(deps), input.invitationCode)
   if (!claims) throw invalid(NOT_INVITED)
+  // An existing account's password is checked here, so guesses are throttled like logins.
+  await limitBurst(deps, [`login:ip:${deps.meta.ip ?? 'unknown'}`, `login:email:${claims.email}`])
   const [invitation] = await deps.db
     .select()
     .from(invitations)
@@ -167,12 +171,10 @@ export const acceptInvitation = async (
   let user: { id: number; publicId: string; email: string }
   const now = deps.now()
   const role = invitation.scopeRoles.API ?? Object.values(invitation.scopeRoles)[0] ?? 'GUEST'
-  const accept = [
-    deps.db
-      .update(invitations)
-      .set({ status: 'accepted', updatedAt: now })
-      .where(and(eq(invitations.id, invitation.id), eq(invitations.status, 'pending'))),
-  ] as const
+  const accept = deps.db
+    .update(invitations)
+    .set({ status: 'accepted', updatedAt: now })
+    .where(and(eq(invitations.id, invitation.id), eq(invitations.status, 'pending')))
   try {
     if (existing) {
       const { ok } = await verifyPassword(input.password, existing.passwordHash, deps.env.PASSWORD_PEPPER)
@@ -186,7 +188,7 @@ export const acceptInvitation = async (
           scopeRoles: invitation.scopeRoles,
           createdBy: existing.publicId,
         }),
-        ...accept,
+        accept,
         auditInsert(deps, null, {
           action: 'acceptInvitation',
           targetType: 'user',
@@ -218,7 +220,7 @@ export const acceptInvitation = async (
           scopeRoles: invitation.scopeRoles,
           createdBy: publicId,
         }),
-        ...accept,
+        accept,
         auditInsert(deps, null, {
           action: 'signup',
           targetType: 'user',

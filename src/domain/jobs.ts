@@ -44,7 +44,6 @@ export const prepareJob = (
   return { id, insert, send }
 }
 
-/** Stores and queues a job on its own. */
 export const enqueue = async (deps: Deps, p: Principal | null, type: JobType) => {
   const job = prepareJob(deps, p, type)
   await job.insert

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gte, inArray, lte, notInArray, type SQL, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
+import { fromBase64Url, toBase64Url } from '../auth/crypto'
 import { invalid } from './errors'
 
 /**
@@ -32,8 +33,12 @@ export type ListQuery = {
 /** One page; `more` says whether rows follow it, `count` totals all pages when asked for. */
 export type Page<T> = { items: T[]; more: boolean; count?: number }
 
-/** In-lists stay well under D1's 100 bound parameters per query. */
+/**
+ * D1 binds at most 100 parameters per query: one filter takes at most 50 values, all filters
+ * together at most 60, which leaves room for paging and scoping.
+ */
 export const MAX_IN_VALUES = 50
+export const MAX_FILTER_VALUES = 60
 
 const condition = (where: Target, f: Filter): SQL => {
   // Drizzle's operators take a column or an SQL expression alike; its overloads only type them
@@ -103,12 +108,11 @@ export const coerce = (type: FieldType, raw: string): FilterValue | { error: str
 
 type MarkerKey = number | string | null
 
-export const encodeMarker = (after: MarkerKey) =>
-  btoa(JSON.stringify({ after })).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+export const encodeMarker = (after: MarkerKey) => toBase64Url(new TextEncoder().encode(JSON.stringify({ after })))
 
 export const decodeMarker = (marker: string): MarkerKey => {
   try {
-    const { after } = JSON.parse(atob(marker.replaceAll('-', '+').replaceAll('_', '/')))
+    const { after } = JSON.parse(new TextDecoder().decode(fromBase64Url(marker)))
     if (after === null || typeof after === 'number' || typeof after === 'string') return after
   } catch {}
   throw invalid('marker is not one this service issued')

@@ -4,7 +4,7 @@ import { authorize } from './authorize'
 import type { Deps } from './context'
 import { invalid } from './errors'
 import type { Principal } from './principal'
-import { userIdOf } from './workspace'
+import { userIdOf } from './principal'
 
 export type PushSubscription = { endpoint: string; keys: { p256dh: string; auth: string } }
 

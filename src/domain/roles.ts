@@ -1,4 +1,5 @@
 import type { ScopeRoleMap } from '../db/schema'
+import { invalid } from './errors'
 
 export const BUILT_IN_ROLES = [
   'ADMIN',
@@ -156,3 +157,7 @@ export const accessibleScopes = (entitlements: Record<string, boolean>): readonl
       (s === 'DAST' && entitlements.AKTO_DAST === true),
   )
 }
+
+/** The refusal for a scope the workspace cannot grant, in the dashboard's words. */
+export const invalidScope = (scope: string) =>
+  invalid(`Invalid product scope: user account does not have access to this scope${scope}`)

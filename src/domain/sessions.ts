@@ -1,4 +1,4 @@
-import { and, eq, inArray, or, sql } from 'drizzle-orm'
+import { and, eq, inArray, or, type SQL, type SQLWrapper, sql } from 'drizzle-orm'
 import { newPublicId } from '../auth/crypto'
 import { signSession, verifySession } from '../auth/tokens'
 import {
@@ -85,37 +85,46 @@ export const cacheSession = async (deps: Deps, loginId: string, hot: HotSession)
   }
 }
 
-/** Ends sessions in D1 and drops their hot copies. */
-export const revokeLogins = async (deps: Deps, loginIds: readonly string[]) => {
-  if (loginIds.length === 0) return
-  for (let i = 0; i < loginIds.length; i += 90) {
-    await deps.db.delete(logins).where(inArray(logins.id, loginIds.slice(i, i + 90)))
-  }
+/** Drops the KV copies of sessions whose rows are gone. */
+export const dropHotCopies = async (deps: Deps, loginIds: readonly string[]) => {
   await Promise.all(loginIds.map((id) => deps.env.SESSIONS.delete(kvKey(id))))
 }
 
-/** Ids of a user's sessions, to revoke after the batch that made them obsolete. */
-export const loginIdsOf = async (deps: Deps, userId: number) =>
-  (await deps.db.select({ id: logins.id }).from(logins).where(eq(logins.userId, userId))).map((r) => r.id)
-
-/** Points a session at another workspace, in D1 and in its hot copy. */
-export const switchSessionWorkspace = async (deps: Deps, p: Principal, workspaceId: number) => {
-  if (!p.loginId || p.id === null) return
-  const [row] = await deps.db
-    .update(logins)
-    .set({ workspaceId })
-    .where(eq(logins.id, p.loginId))
-    .returning({ expiresAt: logins.expiresAt })
-  if (!row) return
-  await cacheSession(deps, p.loginId, { userId: p.id, workspaceId, expiresAt: row.expiresAt.getTime() })
-  // A revocation between the update and the write would be undone by it: look again.
-  const [still] = await deps.db.select({ id: logins.id }).from(logins).where(eq(logins.id, p.loginId))
-  if (!still) await deps.env.SESSIONS.delete(kvKey(p.loginId))
+/** Ends sessions in D1 and drops their hot copies. */
+export const revokeLogins = async (deps: Deps, loginIds: readonly string[]) => {
+  if (loginIds.length === 0) return
+  await deps.db.delete(logins).where(inArray(logins.id, loginIds))
+  await dropHotCopies(deps, loginIds)
 }
 
+/** The statement that points a session at another workspace, for the batch that needs it. */
+export const moveSession = (deps: Deps, loginId: string, workspaceId: number | SQL) =>
+  deps.db.update(logins).set({ workspaceId }).where(eq(logins.id, loginId))
+
+/** Rewrites the caller's hot copy after its session moved in D1. */
+export const refreshHotCopy = async (deps: Deps, p: Principal) => {
+  const { loginId, id: userId } = p
+  if (!loginId || userId === null) return
+  const find = () =>
+    deps.db
+      .select({ workspaceId: logins.workspaceId, expiresAt: logins.expiresAt })
+      .from(logins)
+      .where(eq(logins.id, loginId))
+  const [row] = await find()
+  if (!row) return
+  await cacheSession(deps, loginId, { userId, workspaceId: row.workspaceId, expiresAt: row.expiresAt.getTime() })
+  // A revocation between the read and the write would be undone by it: look again.
+  if ((await find()).length === 0) await deps.env.SESSIONS.delete(kvKey(loginId))
+}
+
+/** The custom roles of a workspace as one JSON object, so that a lookup stays one query. */
+const customRolesOf = (workspaceId: SQLWrapper) =>
+  sql`(SELECT json_group_object(${customRoles.name}, ${customRoles.baseRole}) FROM ${customRoles} WHERE ${customRoles.workspaceId} = ${workspaceId})`.mapWith(
+    (v: string | null) => new Map(Object.entries(JSON.parse(v ?? '{}') as Record<string, string>)),
+  )
+
 /**
- * The caller's membership columns, with the workspace's custom roles folded in as a JSON object
- * so that each lookup is one query. (Single queries only: Drizzle's D1 batch mis-maps joined
+ * The caller's membership columns. (Single queries only: Drizzle's D1 batch mis-maps joined
  * columns that share a name, drizzle-orm#6038.)
  */
 const accessColumns = {
@@ -124,10 +133,7 @@ const accessColumns = {
   workspaceId: memberships.workspaceId,
   organizationId: workspaces.organizationId,
   entitlements: organizations.entitlements,
-  customRoles:
-    sql`(SELECT json_group_object(${customRoles.name}, ${customRoles.baseRole}) FROM ${customRoles} WHERE ${customRoles.workspaceId} = ${memberships.workspaceId})`.mapWith(
-      (v: string | null) => new Map(Object.entries(JSON.parse(v ?? '{}') as Record<string, string>)),
-    ),
+  customRoles: customRolesOf(memberships.workspaceId),
 }
 
 type AccessRow = {
@@ -141,17 +147,20 @@ type AccessRow = {
 
 const workspaceAccess = (row: AccessRow, scope: Scope): WorkspaceAccess | null => {
   if (row.role === null || row.workspaceId === null || row.organizationId === null) return null
-  const roleName = roleNameInScope({ role: row.role, scopeRoles: row.scopeRoles }, scope)
+  const membership = { role: row.role, scopeRoles: row.scopeRoles }
+  const roleName = roleNameInScope(membership, scope)
   return {
     id: row.workspaceId,
     organizationId: row.organizationId,
     roleName,
     role: baseRoleOf(roleName, row.customRoles),
     entitlements: row.entitlements ?? {},
+    membership,
+    customRoles: row.customRoles,
   }
 }
 
-const userPrincipal = (
+export const userPrincipal = (
   user: { id: number; publicId: string; email: string },
   access: WorkspaceAccess | null,
   scope: Scope,
@@ -269,22 +278,20 @@ export const principalFromApiKey = async (deps: Deps, keyHash: string, scope: Sc
 
 /** Root acts as ADMIN in the workspace named by the `account` header, or in none. */
 export const rootPrincipal = async (deps: Deps, workspaceId: number | null, scope: Scope): Promise<Principal> => {
-  let access: WorkspaceAccess | null = null
-  if (workspaceId !== null) {
-    const [row] = await deps.db
-      .select({ organizationId: workspaces.organizationId, entitlements: organizations.entitlements })
-      .from(workspaces)
-      .innerJoin(organizations, eq(organizations.id, workspaces.organizationId))
-      .where(eq(workspaces.id, workspaceId))
-    if (row)
-      access = {
-        id: workspaceId,
-        organizationId: row.organizationId,
-        roleName: 'ADMIN',
-        role: 'ADMIN',
-        entitlements: {},
-      }
-  }
+  const [row] =
+    workspaceId === null
+      ? []
+      : await deps.db
+          .select({
+            organizationId: workspaces.organizationId,
+            entitlements: organizations.entitlements,
+            customRoles: customRolesOf(workspaces.id),
+          })
+          .from(workspaces)
+          .innerJoin(organizations, eq(organizations.id, workspaces.organizationId))
+          .where(eq(workspaces.id, workspaceId))
+  const access: WorkspaceAccess | null =
+    row && workspaceId !== null ? { id: workspaceId, roleName: 'ADMIN', role: 'ADMIN', membership: null, ...row } : null
   return {
     kind: 'root',
     id: null,

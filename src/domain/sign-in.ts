@@ -6,8 +6,8 @@ import { auditInsert } from './audit'
 import type { Deps } from './context'
 import { conflict, invalid, isUniqueViolation, unauthenticated } from './errors'
 import { allScopes } from './roles'
-import { validEmail, validOrganizationName, validUsername } from './rules'
-import { cacheSession, newSession } from './sessions'
+import { normalizeEmail, validEmail, validOrganizationName, validUsername } from './rules'
+import { cacheSession, newSession, userPrincipal } from './sessions'
 import { limitBurst } from './throttle'
 
 /** The first workspace's id; later ones count up from it. */
@@ -92,7 +92,7 @@ const BAD_CREDENTIALS = 'Invalid email or password'
 
 /** Email and password sign-in. Unknown email and wrong password fail alike, in similar time. */
 export const login = async (deps: Deps, input: { email: string; password: string }) => {
-  const email = input.email.trim().toLowerCase()
+  const email = normalizeEmail(input.email)
   await limitBurst(deps, [`login:ip:${deps.meta.ip ?? 'unknown'}`, `login:email:${email}`])
   const [user] = await deps.db.select().from(users).where(eq(users.email, email))
   const pepper = deps.env.PASSWORD_PEPPER
@@ -124,16 +124,7 @@ export const startSession = async (
   rehashPassword: string | null = null,
 ) => {
   const session = await newSession(deps, user, workspaceId)
-  const actor = {
-    kind: 'user',
-    id: user.id,
-    publicId: user.publicId,
-    email: user.email,
-    scope: 'API',
-    workspace: null,
-    loginId: session.loginId,
-    apiToken: null,
-  } as const
+  const actor = userPrincipal(user, null, 'API', { loginId: session.loginId, apiToken: null })
   await deps.db.batch([
     session.insert,
     auditInsert(deps, actor, { action: 'login', targetType: 'login', targetId: session.loginId, workspaceId }),

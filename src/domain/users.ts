@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import type { ScopeRoleMap } from '../db/schema'
-import { memberships, serviceAccounts, users, workspaces } from '../db/schema'
+import { memberships, serviceAccounts, users } from '../db/schema'
 import { authorize } from './authorize'
 import type { Deps } from './context'
 import { notFound } from './errors'
@@ -48,8 +48,8 @@ export const ACCOUNT_LIST: ListSpec = {
 export type Account = User & { roleName: string | null; roleScope: ScopeRoleMap | null }
 
 /**
- * Users visible to the caller: root sees everyone, an ADMIN everyone with a membership in the
- * organization, anyone else only themselves.
+ * Users visible to the caller: root sees everyone, an ADMIN the members of the current
+ * workspace, anyone else only themselves.
  */
 export const listAccounts = async (deps: Deps, p: Principal, q: ListQuery): Promise<Page<Account>> => {
   await authorize(deps, p, 'listAccounts')
@@ -82,11 +82,7 @@ export const listAccounts = async (deps: Deps, p: Principal, q: ListQuery): Prom
       ws?.role === 'ADMIN'
         ? inArray(
             users.id,
-            deps.db
-              .select({ id: memberships.userId })
-              .from(memberships)
-              .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-              .where(eq(workspaces.organizationId, ws.organizationId)),
+            deps.db.select({ id: memberships.userId }).from(memberships).where(eq(memberships.workspaceId, ws.id)),
           )
         : eq(users.id, p.kind === 'user' && p.id !== null ? p.id : -1)
   }

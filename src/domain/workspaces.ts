@@ -5,16 +5,10 @@ import { authorize } from './authorize'
 import type { Deps } from './context'
 import { invalid, notFound } from './errors'
 import type { Principal } from './principal'
+import { memberKeyOf, userIdOf, workspaceOf } from './principal'
 import { allScopes } from './roles'
 import { validOrganizationName, validUsername, validWorkspaceName } from './rules'
-import { switchSessionWorkspace } from './sessions'
-import { userIdOf, workspaceOf } from './workspace'
-
-/** The member column that names the caller: users and service accounts both hold memberships. */
-const memberColumn = (p: Principal) => {
-  if (p.id === null || p.kind === 'root') throw invalid('Root belongs to no workspace; use a user account')
-  return p.kind === 'user' ? { userId: p.id } : { serviceAccountId: p.id }
-}
+import { moveSession, refreshHotCopy } from './sessions'
 
 /**
  * Creates a workspace in the caller's organization with the caller as ADMIN on every scope, and
@@ -23,17 +17,19 @@ const memberColumn = (p: Principal) => {
 export const createNewAccount = async (deps: Deps, p: Principal, rawName: string) => {
   await authorize(deps, p, 'createNewAccount')
   const ws = workspaceOf(p)
-  const member = memberColumn(p)
+  const member = memberKeyOf(p)
   const name = validWorkspaceName(rawName)
   const mine =
-    member.userId !== undefined
+    'userId' in member
       ? eq(memberships.userId, member.userId)
       : eq(memberships.serviceAccountId, member.serviceAccountId)
   const [held] = await deps.db.select({ n: count() }).from(memberships).where(mine)
   const max = deps.config.maxWorkspacesPerUser
   if ((held?.n ?? 0) >= max) throw invalid(`You can belong to at most ${max} accounts`)
 
-  // Ids count up from the highest; the statement is atomic, and the primary key catches a race.
+  // Ids count up from the highest. D1 runs a batch as one transaction, so `max(id)` in the later
+  // statements is the workspace the first one inserted.
+  const newWorkspace = sql`(SELECT max(id) FROM workspaces)`
   const [created] = await deps.db.batch([
     deps.db
       .insert(workspaces)
@@ -46,17 +42,17 @@ export const createNewAccount = async (deps: Deps, p: Principal, rawName: string
       })
       .returning({ id: workspaces.id }),
     deps.db.insert(memberships).values({
-      workspaceId: sql`(SELECT max(id) FROM workspaces)`,
+      workspaceId: newWorkspace,
       ...member,
       role: 'ADMIN',
       scopeRoles: allScopes('ADMIN'),
       createdBy: p.publicId,
     }),
     auditInsert(deps, p, { action: 'createNewAccount', targetType: 'workspace', targetId: name }),
+    ...(p.loginId ? [moveSession(deps, p.loginId, newWorkspace)] : []),
   ])
-  const id = created[0]!.id
-  await switchSessionWorkspace(deps, p, id)
-  return { id, name }
+  await refreshHotCopy(deps, p)
+  return { id: created[0]!.id, name }
 }
 
 /** Points the session at another workspace the caller belongs to. */
@@ -68,8 +64,11 @@ export const goToAccount = async (deps: Deps, p: Principal, workspaceId: number)
     .from(memberships)
     .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userIdOf(p))))
   if (!membership) throw notFound('Account not found')
-  await switchSessionWorkspace(deps, p, workspaceId)
-  await auditInsert(deps, p, { action: 'goToAccount', targetType: 'workspace', targetId: workspaceId, workspaceId })
+  await deps.db.batch([
+    moveSession(deps, p.loginId, workspaceId),
+    auditInsert(deps, p, { action: 'goToAccount', targetType: 'workspace', targetId: workspaceId, workspaceId }),
+  ])
+  await refreshHotCopy(deps, p)
 }
 
 /**

@@ -42,5 +42,7 @@ export const toAppError = (err: unknown, requestId?: string): AppError => {
 export const errorHeaders = (err: AppError): Record<string, string> => {
   if (err.code === 'RATE_LIMITED') return { 'Retry-After': String(err.retryAfter ?? 60) }
   if (err.code === 'UNAUTHENTICATED') return { 'WWW-Authenticate': 'Bearer realm="edge-iam"' }
+  // The dashboard redirects to a product the user can reach when it sees this header.
+  if (err.detailCode === 'NO_ACCESS') return { 'X-No-Access-Error': 'true' }
   return {}
 }

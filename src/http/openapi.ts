@@ -1,4 +1,4 @@
-import type { z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { authenticate } from './authenticate'
 
 /** Every way to authenticate, as OpenAPI security requirements (any one suffices). */
@@ -8,6 +8,12 @@ const SECURITY: Record<string, string[]>[] = [
   { ApiKey: [] },
   { SessionCookie: [] },
 ]
+
+/**
+ * An email address as the wire carries it. Its format is checked by the domain, which answers
+ * in each surface's own words (`Invalid email` for the dashboard).
+ */
+export const EmailAddress = z.string().max(320).openapi({ format: 'email', example: 'alice@example.com' })
 
 /** Spread into a route: documents its security and enforces it with the same declaration. */
 export const secured = (options: { readOnly?: boolean } = {}) => ({
@@ -26,13 +32,11 @@ export const SECURITY_SCHEMES = {
   SessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-session', description: 'Set by POST /auth/login.' },
 } as const
 
-/** A JSON request body. */
 export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
   content: { 'application/json': { schema } },
   required,
 })
 
-/** A JSON response. */
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, mediaType = 'application/json') => ({
   content: { [mediaType]: { schema } },
   description,

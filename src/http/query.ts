@@ -1,6 +1,14 @@
 import { z } from '@hono/zod-openapi'
 import { AppError } from '../domain/errors'
-import { coerce, type Filter, type FilterValue, type ListQuery, type ListSpec, MAX_IN_VALUES } from '../domain/listing'
+import {
+  coerce,
+  type Filter,
+  type FilterValue,
+  type ListQuery,
+  type ListSpec,
+  MAX_FILTER_VALUES,
+  MAX_IN_VALUES,
+} from '../domain/listing'
 
 /** JSON:API 1.1 paging: `page[size]` defaults to and is capped at 1000. */
 export const MAX_PAGE_SIZE = 1000
@@ -82,6 +90,8 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
         query.filters.push(filterOf(key, filter, spec.filters[filter.field]?.type ?? 'string', values))
       }
     }
+    const bound = query.filters.reduce((n, f) => n + (Array.isArray(f.value) ? f.value.length : 1), 0)
+    if (bound > MAX_FILTER_VALUES) throw queryError('filter', `must have at most ${MAX_FILTER_VALUES} values in all`)
     return query
   }
 

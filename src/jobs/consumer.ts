@@ -1,6 +1,6 @@
 import { and, eq, notInArray, sql } from 'drizzle-orm'
 import { jobs } from '../db/schema'
-import { createDeps } from '../domain/deps'
+import { createDeps } from '../domain/context'
 import { HANDLERS, RECEIVE_ONLY } from './handlers'
 import { JobMessage } from './messages'
 
@@ -19,7 +19,8 @@ export const consumeJobs = async (batch: MessageBatch, env: Env, ctx: ExecutionC
   for (const message of batch.messages) {
     const parsed = JobMessage.safeParse(message.body)
     if (!parsed.success) {
-      console.error(JSON.stringify({ level: 'error', queue: batch.queue, poison: message.body }))
+      // Only the message id: a body can carry an email with a secret link.
+      console.error(JSON.stringify({ level: 'error', queue: batch.queue, unreadable: message.id }))
       message.ack() // A message nobody can read must not loop.
       continue
     }

@@ -10,7 +10,7 @@ export const JOB_TYPES = [
 ] as const
 export type JobType = (typeof JOB_TYPES)[number]
 
-/** An email travels in the message, not the job row, so links with secrets never rest in D1. */
+/** An email travels in the message, not in the job row, which would keep its links at rest. */
 export const EmailMessage = z.object({ to: z.string(), subject: z.string(), text: z.string() })
 export type EmailMessage = z.infer<typeof EmailMessage>
 

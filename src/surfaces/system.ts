@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { sql } from 'drizzle-orm'
-import { unavailable } from '../domain/errors'
+import { checkDatabase } from '../domain/context'
 import { jsonResponse } from '../http/openapi'
 import { createRouter } from '../http/router'
 import { problems } from './rest/render'
@@ -17,11 +16,7 @@ export const system = createRouter().openapi(
     },
   }),
   async (c) => {
-    try {
-      await c.var.deps.db.run(sql`SELECT 1`)
-    } catch {
-      throw unavailable('The database does not answer')
-    }
+    await checkDatabase(c.var.deps)
     return c.json({ status: 'ok' as const }, 200)
   },
 )

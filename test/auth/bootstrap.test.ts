@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { auditEvents, memberships, organizations, users } from '../../src/db/schema'
-import { createDeps } from '../../src/domain/deps'
+import { createDeps } from '../../src/domain/context'
 import { bootstrap } from '../../src/domain/sign-in'
 import { db, post, STRONG_PASSWORD } from '../support'
 

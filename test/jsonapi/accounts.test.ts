@@ -22,7 +22,7 @@ await db
   .update(users)
   .set({ enabled: false, createdAt: new Date('2020-01-01T00:00:00Z') })
   .where(eq(users.id, disabled.id))
-// Members of another workspace of the same organization are visible to its admins.
+// A member of another workspace of the same organization is not a member of this one.
 const colleague = await seedUser(sibling!.id, 'GUEST', { name: 'Cy Colleague', email: 'cy@acme.test' })
 const outsider = await seedUser((await seedOrganization()).workspace.id, 'ADMIN', { email: 'outsider@other.test' })
 
@@ -34,13 +34,7 @@ describe('GET /accounts', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/vnd.api+json')
     const doc = await res.json<Doc>()
-    expect(doc.data.map((r) => r.id)).toEqual([
-      admin.publicId,
-      ann.publicId,
-      bob.publicId,
-      disabled.publicId,
-      colleague.publicId,
-    ])
+    expect(doc.data.map((r) => r.id)).toEqual([admin.publicId, ann.publicId, bob.publicId, disabled.publicId])
     expect(doc.data[1]).toEqual({
       type: 'iam:accounts',
       id: ann.publicId,
@@ -53,47 +47,35 @@ describe('GET /accounts', () => {
       }),
     })
     expect(doc.meta).toEqual({})
-    expect(doc.data.some((r) => r.id === outsider.publicId)).toBe(false)
+    expect(doc.data.some((r) => [outsider.publicId, colleague.publicId].includes(r.id))).toBe(false)
   })
 
   it('pages with page[number] and page[size], and counts on request', async () => {
     const first = await (await list('?page[size]=2&count=true')).json<Doc>()
     expect(first.data).toHaveLength(2)
-    expect(first.meta).toEqual({ count: 5, more: true })
+    expect(first.meta).toEqual({ count: 4, more: true })
     expect(new URL(first.links.next!).searchParams.get('page[number]')).toBe('2')
-    expect(new URL(first.links.last!).searchParams.get('page[number]')).toBe('3')
-    const page3 = await (await list('?page[size]=2&page[number]=3')).json<Doc>()
-    expect(page3.data.map((r) => r.id)).toEqual([colleague.publicId])
-    expect(page3.links.next).toBeUndefined()
-    expect(new URL(page3.links.prev!).searchParams.get('page[number]')).toBe('2')
+    expect(new URL(first.links.last!).searchParams.get('page[number]')).toBe('2')
+    const page2 = await (await list('?page[size]=2&page[number]=2')).json<Doc>()
+    expect(page2.data.map((r) => r.id)).toEqual([bob.publicId, disabled.publicId])
+    expect(page2.links.next).toBeUndefined()
+    expect(new URL(page2.links.prev!).searchParams.get('page[number]')).toBe('1')
   })
 
   it('sorts by allow-listed keys, descending with a minus', async () => {
     const doc = await (await list('?sort=-name')).json<Doc>()
-    expect(doc.data.map((r) => r.attributes.name)).toEqual([
-      'Zed Admin',
-      'Dee Disabled',
-      'Cy Colleague',
-      'Bob Builder',
-      'Ann Analyst',
-    ])
-    expect(doc.data.find((r) => r.id === colleague.publicId)?.attributes.role_name).toBeNull()
+    expect(doc.data.map((r) => r.attributes.name)).toEqual(['Zed Admin', 'Dee Disabled', 'Bob Builder', 'Ann Analyst'])
   })
 
   it('filters by equality, __match, booleans, dates and __in', async () => {
     const ids = async (q: string) => (await (await list(q)).json<Doc>()).data.map((r) => r.id)
     expect(await ids('?filter[email]=bob@acme.test')).toEqual([bob.publicId])
-    expect(await ids('?filter[email__match]=ACME.TEST')).toEqual([
-      ann.publicId,
-      bob.publicId,
-      disabled.publicId,
-      colleague.publicId,
-    ])
+    expect(await ids('?filter[email__match]=ACME.TEST')).toEqual([ann.publicId, bob.publicId, disabled.publicId])
     expect(await ids('?filter[name__match]=build')).toEqual([bob.publicId])
     expect(await ids('?filter[name__match]=%25')).toEqual([]) // % is literal, not a wildcard
     expect(await ids('?filter[enabled]=false')).toEqual([disabled.publicId])
     expect(await ids('?filter[created_at__lte]=2021-01-01')).toEqual([disabled.publicId])
-    expect(await ids('?filter[created_at__gte]=2021-01-01&filter[enabled]=true')).toHaveLength(4)
+    expect(await ids('?filter[created_at__gte]=2021-01-01&filter[enabled]=true')).toHaveLength(3)
     expect(await ids('?filter[role_name__in]=GUEST,DEVELOPER&sort=email')).toEqual([
       ann.publicId,
       bob.publicId,
@@ -151,5 +133,18 @@ describe('GET /accounts', () => {
     expect(doc.data.map((r) => r.id)).toEqual([other.user.publicId])
     expect(doc.meta.count).toBe(1)
     expect(org.id).not.toBe(other.org.id)
+  })
+})
+
+describe('list filters and D1 limits', () => {
+  it('refuses more than 60 filter values in all, since D1 binds at most 100 parameters', async () => {
+    const many = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}@x.io`).join(',')
+    const res = await list(`?filter[email__in]=${many(50, 'a')}&filter[role_name__in]=${many(11, 'R')}`)
+    expect(res.status).toBe(400)
+    const body = await res.json<Errors>()
+    expect(body.errors[0]).toMatchObject({ source: { parameter: 'filter' } })
+    expect(body.errors[0]?.detail).toMatch(/at most 60 values in all/)
+    const ok = await list(`?filter[email__in]=${many(50, 'a')}&filter[role_name__in]=${many(10, 'R')}&count=true`)
+    expect(ok.status).toBe(200)
   })
 })

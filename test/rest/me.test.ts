@@ -1,5 +1,7 @@
+import { createExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker from '../../src'
 import { newApiKey } from '../../src/auth/crypto'
 import { memberships, serviceAccounts } from '../../src/db/schema'
 import { api, db, seedApiToken, seedOrganization, seedSignedIn } from '../support'
@@ -59,5 +61,16 @@ describe('GET /me', () => {
     const { headers } = await seedSignedIn('GUEST')
     const res = await api('/me?unexpected=1', { headers })
     expect(res.status).toBe(200)
+  })
+})
+
+describe('the root token', () => {
+  it('is ignored when shorter than 32 characters', async () => {
+    const res = await worker.fetch(
+      new Request('https://iam.test/me', { headers: { Authorization: 'Bearer short-root' } }),
+      { ...env, ROOT_TOKEN: 'short-root' },
+      createExecutionContext(),
+    )
+    expect(res.status).toBe(401)
   })
 })

@@ -14,7 +14,7 @@ import {
   passwordResets,
   pushSubscriptions,
 } from '../../src/db/schema'
-import { createDeps } from '../../src/domain/deps'
+import { createDeps } from '../../src/domain/context'
 import { prepareJob } from '../../src/domain/jobs'
 import { api, BASE, db, deps, post, seedSignedIn, seedUser, signIn } from '../support'
 
@@ -354,6 +354,8 @@ describe('POST /api/logout', () => {
       '//evil.example/x',
       'javascript:alert(1)',
       'http://localhost:8787.evil.example/x',
+      '/\\evil.example/x',
+      '/\t/evil.example/x',
     ]) {
       await expectError(await post('/api/logout', { redirectUrl }, headers), 400, /redirectUrl/)
     }
@@ -737,5 +739,16 @@ describe('email delivery through a provider', () => {
     expect(row).toMatchObject({ status: 'queued', attempts: 1 })
     expect(row?.error).toMatch(/500/)
     expect(await db.select().from(emailOutbox).where(eq(emailOutbox.jobId, job.id))).toEqual([])
+  })
+})
+
+describe('email without a provider', () => {
+  it('fails outside development, so the job shows it, and keeps nothing', async () => {
+    const production = createDeps({ ...env, EMAIL_API_KEY: undefined, EMAIL_OUTBOX: undefined })
+    const jobId = crypto.randomUUID()
+    await expect(sendEmail(production, { to: 'x@example.com', subject: 's', text: 'link' }, jobId)).rejects.toThrow(
+      /not configured/,
+    )
+    expect(await db.select().from(emailOutbox).where(eq(emailOutbox.jobId, jobId))).toEqual([])
   })
 })

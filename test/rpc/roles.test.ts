@@ -749,3 +749,75 @@ describe('POST /api/deleteCustomRole', () => {
     expect(await roleNamed(workspace.id, 'UNUSED')).toBeDefined()
   })
 })
+
+describe('roles are judged in every scope they touch', () => {
+  it('refuses makeAdmin on a member without a scope map unless the caller may assign in every scope', async () => {
+    const { workspace, headers } = await seedSignedIn('ADMIN', { scopeRoles: { API: 'ADMIN', AGENTIC: 'GUEST' } })
+    const target = await seedUser(workspace.id, 'GUEST')
+    // Without a scope map the new role would apply to AGENTIC too, where the caller is only GUEST.
+    await expectError(
+      await post('/api/makeAdmin', { email: target.email, userRole: 'ADMIN' }, headers),
+      403,
+      MAY_NOT_MODIFY,
+    )
+    expect((await membershipOf(workspace.id, target.id))?.role).toBe('GUEST')
+  })
+
+  it('changes only the scope entry, not the plain role, of a member with a scope map', async () => {
+    const { workspace, headers } = await seedSignedIn('ADMIN')
+    const target = await seedUser(workspace.id, 'AUDITOR_OLD', { scopeRoles: { API: 'GUEST' } })
+    await expectOk(await post('/api/makeAdmin', { email: target.email, userRole: 'DEVELOPER' }, headers))
+    expect(await membershipOf(workspace.id, target.id)).toMatchObject({
+      role: 'AUDITOR_OLD',
+      scopeRoles: { API: 'DEVELOPER' },
+    })
+  })
+
+  it('lets only an ADMIN of every scope change custom roles', async () => {
+    const { workspace, headers } = await seedSignedIn('ADMIN', { scopeRoles: { API: 'ADMIN', AGENTIC: 'MEMBER' } })
+    await seedCustomRole(workspace.id, 'HELPER', 'GUEST')
+    const message = 'Custom roles act in every product scope: only an ADMIN of every scope may change them'
+    await expectError(
+      await post('/api/createCustomRole', { roleName: 'NEWONE', baseRole: 'GUEST' }, headers),
+      403,
+      message,
+    )
+    await expectError(
+      await post('/api/updateCustomRole', { roleName: 'HELPER', baseRole: 'ADMIN' }, headers),
+      403,
+      message,
+    )
+    await expectError(await post('/api/deleteCustomRole', { roleName: 'HELPER' }, headers), 403, message)
+    expect((await roleNamed(workspace.id, 'HELPER'))?.baseRole).toBe('GUEST')
+  })
+
+  it('deletes a custom role whose name survives only as a scope-mapped member plain role', async () => {
+    const { workspace, headers } = await seedSignedIn('ADMIN')
+    await seedCustomRole(workspace.id, 'FORMER', 'GUEST')
+    await seedUser(workspace.id, 'FORMER', { scopeRoles: { API: 'DEVELOPER' } })
+    await expectOk(await post('/api/deleteCustomRole', { roleName: 'FORMER' }, headers))
+  })
+
+  it('marks a NO_ACCESS refusal with X-No-Access-Error for the dashboard', async () => {
+    const { headers } = await seedSignedIn('ADMIN', { scopeRoles: { AGENTIC: 'ADMIN' } })
+    const res = await post('/api/getTeamData', {}, headers)
+    expect(res.status).toBe(403)
+    expect(res.headers.get('x-no-access-error')).toBe('true')
+  })
+})
+
+describe('plan features', () => {
+  it('gate createNewAccount, resetCollectionAccessTypes and API token utilities', async () => {
+    const { org, headers } = await seedSignedIn('ADMIN')
+    await setEntitlements(org.id, { RBAC_FEATURE: true })
+    const plan = 'This feature is not available in your plan.'
+    await expectError(await post('/api/createNewAccount', { newAccountName: 'More' }, headers), 403, plan)
+    await expectError(await post('/api/resetCollectionAccessTypes', {}, headers), 403, plan)
+    await expectError(await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, headers), 403, plan)
+    await expectError(await post('/api/addApiToken', { tokenUtility: 'CICD' }, headers), 403, plan)
+    expect((await post('/api/addApiToken', { tokenUtility: 'BURP' }, headers)).status).toBe(200)
+    await setEntitlements(org.id, { ACTIVE_ACCOUNTS: true, API_COLLECTIONS: true, AKTO_EXTERNAL_API: true })
+    expect((await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, headers)).status).toBe(200)
+    expect((await post('/api/resetCollectionAccessTypes', {}, headers)).status).toBe(200)
+  })
+})

@@ -684,3 +684,25 @@ describe('POST /auth/signup', () => {
     expect(await db.select().from(users).where(eq(users.email, existing.email))).toHaveLength(1)
   })
 })
+
+describe('invitations are judged scope by scope', () => {
+  it('refuses to invite above the inviter in a scope where the inviter is lower', async () => {
+    const { headers } = await seedSignedIn('ADMIN', { scopeRoles: { API: 'ADMIN' }, email: 'lead@scoped.test' })
+    const email = freshEmail('scoped.test')
+    const res = await invite({ inviteeEmail: email, scopeRoleMapping: { API: 'GUEST', DAST: 'ADMIN' } }, headers)
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual(rpcError('User not allowed to invite for this role'))
+    expect(await invitationsTo(email)).toEqual([])
+  })
+
+  it('throttles password guesses through an invitation like logins', async () => {
+    const existing = await seedUser(null, 'GUEST', { password: STRONG_PASSWORD })
+    const { code } = await inviteOk(adminHeaders, existing.email)
+    const ip = nextIp()
+    let last: Response | undefined
+    for (let i = 0; i < 11; i++)
+      last = await signup({ invitationCode: code, password: `Wrong-Guess-${i}!` }, { 'CF-Connecting-IP': ip })
+    expect(last?.status).toBe(429)
+    expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0)
+  })
+})

@@ -4,7 +4,7 @@ import { newApiKey, newPublicId, sha256 } from '../../src/auth/crypto'
 import { hashPassword } from '../../src/auth/passwords'
 import { createDb } from '../../src/db/client'
 import { apiTokens, memberships, organizations, type ScopeRoleMap, users, workspaces } from '../../src/db/schema'
-import { createDeps } from '../../src/domain/deps'
+import { createDeps } from '../../src/domain/context'
 import { startSession } from '../../src/domain/sign-in'
 
 export const db = createDb(env.DB)

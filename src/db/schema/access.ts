@@ -103,7 +103,7 @@ export const invitations = sqliteTable(
     issuerUserId: integer().references(() => users.id, { onDelete: 'set null' }),
     /** SHA-256 of the signed invitation code; only the newest code of an invitation is accepted. */
     codeHash: text().notNull(),
-    status: text({ enum: ['pending', 'accepted', 'revoked'] })
+    status: text({ enum: ['pending', 'accepted'] })
       .notNull()
       .default('pending'),
     expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),

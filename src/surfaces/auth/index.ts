@@ -3,13 +3,12 @@ import type { Context } from 'hono'
 import { setCookie } from 'hono/cookie'
 import { acceptInvitation } from '../../domain/invitations'
 import { bootstrap, login } from '../../domain/sign-in'
-import { SESSION_COOKIE } from '../../http/authenticate'
+import { bearerOf, SESSION_COOKIE } from '../../http/authenticate'
 import type { AppEnv } from '../../http/env'
-import { jsonBody, jsonResponse } from '../../http/openapi'
+import { EmailAddress, jsonBody, jsonResponse } from '../../http/openapi'
 import { createRouter } from '../../http/router'
 import { problems } from '../rest/render'
 
-const Email = z.string().max(320).openapi({ format: 'email', example: 'alice@example.com' })
 const Password = z.string().max(1024).openapi({
   format: 'password',
   description: '8+ characters with upper case, lower case, a digit and a special character',
@@ -39,8 +38,6 @@ export const signedIn = (
   return { token: s.token, expiresAt: s.expiresAt.toISOString(), user: s.user }
 }
 
-const bearerOf = (c: Context<AppEnv>) => /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? null
-
 export const auth = createRouter()
   .openapi(
     createRoute({
@@ -53,7 +50,7 @@ export const auth = createRouter()
       request: {
         body: jsonBody(
           z.object({
-            email: Email,
+            email: EmailAddress,
             password: Password,
             organization: z.string().max(200).openapi({ example: 'Acme', description: 'At most 24 characters' }),
             name: z.string().max(200).optional().openapi({ example: 'Alice' }),
@@ -83,7 +80,7 @@ export const auth = createRouter()
       tags: ['Auth'],
       summary: 'Sign in with email and password',
       description: 'Returns a session token and sets the same session as an HttpOnly cookie.',
-      request: { body: jsonBody(z.object({ email: Email, password: Password })) },
+      request: { body: jsonBody(z.object({ email: EmailAddress, password: Password })) },
       responses: {
         200: jsonResponse(SignedIn, 'Signed in'),
         ...problems(400, 401, 429),

@@ -53,7 +53,7 @@ export const accounts = createRouter().openapi(
     tags: ['JSON:API · Accounts'],
     summary: 'Return a paginated list of iam:accounts',
     description:
-      'Users visible to the caller: an ADMIN sees every user of the organization, anyone else only themselves.',
+      'Users visible to the caller: an ADMIN sees the members of the current workspace, anyone else only themselves.',
     ...secured(),
     request: { query: listQuery.schema },
     responses: {

@@ -44,8 +44,7 @@ export const Problem = z
 
 const location = (i: AppError['issues'][number]) => {
   const path = i.path.map(String)
-  if (i.in === 'query') return { parameter: path.join('.') }
-  if (i.in === 'path') return { parameter: path.join('.') }
+  if (i.in === 'query' || i.in === 'path') return { parameter: path.join('.') }
   if (i.in === 'header') return { header: path.join('.') }
   return { pointer: `#/${path.join('/')}` }
 }

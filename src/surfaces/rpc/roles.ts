@@ -2,11 +2,10 @@ import { z } from '@hono/zod-openapi'
 import { createCustomRole, deleteCustomRole, updateCustomRole } from '../../domain/custom-roles'
 import { makeAdmin, updateUserScopeRoleMapping } from '../../domain/members'
 import { principalOf } from '../../http/authenticate'
+import { EmailAddress } from '../../http/openapi'
 import { createRouter } from '../../http/router'
 import { Empty, rpcAction } from './action'
 import { ScopeRoleMapping } from './team'
-
-const Email = z.string().max(320).openapi({ format: 'email' })
 
 const CustomRole = z.object({
   roleName: z
@@ -26,7 +25,7 @@ export const roles = createRouter()
       tag: 'Roles',
       summary: "Change a member's role in the current product scope",
       body: z.object({
-        email: Email,
+        email: EmailAddress,
         userRole: z
           .string()
           .max(64)
@@ -44,7 +43,7 @@ export const roles = createRouter()
       name: 'updateUserScopeRoleMapping',
       tag: 'Roles',
       summary: "Replace a member's role per product scope (NO_ACCESS revokes a scope)",
-      body: z.object({ email: Email, scopeRoleMapping: ScopeRoleMapping }),
+      body: z.object({ email: EmailAddress, scopeRoleMapping: ScopeRoleMapping }),
       response: Empty,
     }),
     async (c) => {

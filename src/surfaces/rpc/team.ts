@@ -4,14 +4,13 @@ import { inviteUsers, removeInvitation } from '../../domain/invitations'
 import { removeUser } from '../../domain/members'
 import { getTeamData, type PendingInvitation, type TeamMember } from '../../domain/team'
 import { principalOf } from '../../http/authenticate'
+import { EmailAddress } from '../../http/openapi'
 import { createRouter } from '../../http/router'
 import { Empty, rpcAction } from './action'
 
 export const ScopeRoleMapping = z
   .record(z.string().max(32), z.string().max(64))
   .openapi('ScopeRoleMapping', { example: { API: 'ADMIN', AGENTIC: 'MEMBER' } })
-
-const Email = z.string().max(320).openapi({ format: 'email', example: 'alice@example.com' })
 
 const TeamEntry = z
   .object({
@@ -73,7 +72,7 @@ export const team = createRouter()
       tag: 'Team',
       summary: 'Invite a user to the current workspace (10 per hour per IP)',
       body: z.object({
-        inviteeEmail: Email.openapi({ description: 'Must belong to the same organisation domain' }),
+        inviteeEmail: EmailAddress.openapi({ description: 'Must belong to the same organisation domain' }),
         inviteeName: z.string().max(100).optional(),
         inviteeRole: z.string().max(64).optional().openapi({
           description: "ADMIN, MEMBER, DEVELOPER, VIEWER or a custom role, within the inviter's hierarchy",
@@ -102,7 +101,7 @@ export const team = createRouter()
       name: 'removeInvitation',
       tag: 'Team',
       summary: 'Withdraw a pending invitation (its issuer or an ADMIN)',
-      body: z.object({ email: Email }),
+      body: z.object({ email: EmailAddress }),
       response: Empty,
       description: 'Invitation removed successfully.',
     }),
@@ -116,7 +115,7 @@ export const team = createRouter()
       name: 'removeUser',
       tag: 'Team',
       summary: 'Remove a user (or their pending invitation) from the current workspace',
-      body: z.object({ email: Email }),
+      body: z.object({ email: EmailAddress }),
       response: z
         .object({
           email: z.string(),
