@@ -3,7 +3,7 @@ import { and, count, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { auditEvents, logins, memberships, organizations, users, workspaces } from '../../src/db/schema'
-import { db, post, seedApiToken, seedSignedIn, seedUser, signIn } from '../support'
+import { db, expectRpcError, post, seedApiToken, seedSignedIn, seedUser, signIn } from '../support'
 
 type Entry = { id: number; login: string; role: string }
 type Failure = { error: string; actionErrors: string[] }
@@ -32,16 +32,6 @@ const loginOf = async (userId: number) => {
 const workspaceCount = async (organizationId: number) => {
   const [row] = await db.select({ n: count() }).from(workspaces).where(eq(workspaces.organizationId, organizationId))
   return row?.n ?? 0
-}
-
-const expectError = async (res: Response, status: number, message: string | RegExp) => {
-  expect(res.status).toBe(status)
-  const body = await res.json<Failure>()
-  if (typeof message === 'string') expect(body).toEqual({ error: message, actionErrors: [message] })
-  else {
-    expect(body.error).toMatch(message)
-    expect(body.actionErrors).toEqual([body.error])
-  }
 }
 
 describe('POST /api/createNewAccount', () => {
@@ -91,13 +81,13 @@ describe('POST /api/createNewAccount', () => {
   it("rejects an empty name with 400 `Account name can't be empty` and creates nothing", async () => {
     const { org, headers } = await seedSignedIn('ADMIN')
     for (const newAccountName of ['', '   ']) {
-      await expectError(
+      await expectRpcError(
         await post('/api/createNewAccount', { newAccountName }, headers),
         400,
         "Account name can't be empty",
       )
     }
-    await expectError(await post('/api/createNewAccount', {}, headers), 400, /newAccountName/)
+    await expectRpcError(await post('/api/createNewAccount', {}, headers), 400, /newAccountName/)
     expect(await workspaceCount(org.id)).toBe(1)
   })
 
@@ -133,7 +123,7 @@ describe('POST /api/createNewAccount', () => {
 
   it('refuses a MEMBER with 403 and creates nothing', async () => {
     const { org, headers } = await seedSignedIn('MEMBER')
-    await expectError(
+    await expectRpcError(
       await post('/api/createNewAccount', { newAccountName: 'Nope' }, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -204,7 +194,7 @@ describe('POST /api/goToAccount', () => {
   it('answers 404 for a workspace of another organization and does not switch', async () => {
     const { workspace, user, headers } = await seedSignedIn('ADMIN')
     const foreign = await seedSignedIn('ADMIN')
-    await expectError(
+    await expectRpcError(
       await post('/api/goToAccount', { newAccountId: foreign.workspace.id }, headers),
       404,
       'Account not found',
@@ -216,22 +206,30 @@ describe('POST /api/goToAccount', () => {
   it('answers 404 for a workspace of its own organization that the caller does not belong to', async () => {
     const { org, workspace, user, headers } = await seedSignedIn('ADMIN')
     const notMine = await addWorkspace(org.id)
-    await expectError(await post('/api/goToAccount', { newAccountId: notMine.id }, headers), 404, 'Account not found')
+    await expectRpcError(
+      await post('/api/goToAccount', { newAccountId: notMine.id }, headers),
+      404,
+      'Account not found',
+    )
     expect((await loginOf(user.id)).workspaceId).toBe(workspace.id)
   })
 
   it('answers 404 for a workspace id that does not exist and does not switch', async () => {
     const { workspace, user, headers } = await seedSignedIn('ADMIN')
-    await expectError(await post('/api/goToAccount', { newAccountId: 987_654_321 }, headers), 404, 'Account not found')
+    await expectRpcError(
+      await post('/api/goToAccount', { newAccountId: 987_654_321 }, headers),
+      404,
+      'Account not found',
+    )
     expect((await loginOf(user.id)).workspaceId).toBe(workspace.id)
   })
 
   it('rejects a non-integer id with 400', async () => {
     const { workspace, user, headers } = await seedSignedIn('ADMIN')
     for (const newAccountId of ['abc', 1.5, String(workspace.id), null]) {
-      await expectError(await post('/api/goToAccount', { newAccountId }, headers), 400, /newAccountId/)
+      await expectRpcError(await post('/api/goToAccount', { newAccountId }, headers), 400, /newAccountId/)
     }
-    await expectError(await post('/api/goToAccount', {}, headers), 400, /newAccountId/)
+    await expectRpcError(await post('/api/goToAccount', {}, headers), 400, /newAccountId/)
     expect((await loginOf(user.id)).workspaceId).toBe(workspace.id)
   })
 
@@ -295,7 +293,7 @@ describe('POST /api/updateUsernameAndOrganization', () => {
       ['a'.repeat(25), "Username can't be longer than 24 characters"],
     ]
     for (const [username, message] of cases) {
-      await expectError(await post('/api/updateUsernameAndOrganization', { username }, headers), 400, message)
+      await expectRpcError(await post('/api/updateUsernameAndOrganization', { username }, headers), 400, message)
     }
     expect(await nameOf(user.id)).toBe('Original')
     expect(await orgNameOf(org.id)).toBe(org.name)
@@ -318,7 +316,7 @@ describe('POST /api/updateUsernameAndOrganization', () => {
       ['o'.repeat(25), "Organization name can't be longer than 24 characters"],
     ]
     for (const [organization, message] of cases) {
-      await expectError(
+      await expectRpcError(
         await post('/api/updateUsernameAndOrganization', { username: 'Ada', organization }, headers),
         400,
         message,
@@ -338,7 +336,7 @@ describe('POST /api/updateUsernameAndOrganization', () => {
 
   it('refuses NO_ACCESS with 403 and saves nothing', async () => {
     const { user, headers } = await seedSignedIn('MEMBER', { scopeRoles: { AGENTIC: 'ADMIN' }, name: 'Blocked' })
-    await expectError(
+    await expectRpcError(
       await post('/api/updateUsernameAndOrganization', { username: 'Sneaky' }, headers),
       403,
       /You do not have access to this product/,

@@ -16,9 +16,8 @@ import {
 } from '../../src/db/schema'
 import { createDeps } from '../../src/domain/context'
 import { prepareJob } from '../../src/domain/jobs'
-import { api, BASE, db, deps, post, seedSignedIn, seedUser, signIn } from '../support'
+import { api, BASE, db, deps, expectRpcError, post, seedSignedIn, seedUser, signIn } from '../support'
 
-type Failure = { error: string; actionErrors: string[] }
 type ApiTokenOut = {
   id: number
   accountId: number
@@ -33,16 +32,6 @@ type ApiTokenOut = {
 afterEach(() => {
   vi.restoreAllMocks()
 })
-
-const expectError = async (res: Response, status: number, message: string | RegExp) => {
-  expect(res.status).toBe(status)
-  const body = await res.json<Failure>()
-  if (typeof message === 'string') expect(body).toEqual({ error: message, actionErrors: [message] })
-  else {
-    expect(body.error).toMatch(message)
-    expect(body.actionErrors).toEqual([body.error])
-  }
-}
 
 /** Creates an API token through the action and returns its key and id. */
 const createToken = async (headers: Record<string, string>, tokenUtility: 'BURP' | 'CICD' | 'EXTERNAL_API') => {
@@ -94,7 +83,7 @@ describe('POST /api/resetUserPassword', () => {
     const [first] = await db.select().from(passwordResets).where(eq(passwordResets.userId, target.id))
 
     const again = await post('/api/resetUserPassword', { userEmail: target.email }, headers)
-    await expectError(again, 429, /^Please wait 1(19|20) minutes for another password reset\.$/)
+    await expectRpcError(again, 429, /^Please wait 1(19|20) minutes for another password reset\.$/)
     const retryAfter = Number(again.headers.get('Retry-After'))
     expect(Number.isInteger(retryAfter)).toBe(true)
     expect(retryAfter).toBeGreaterThan(7000)
@@ -115,12 +104,12 @@ describe('POST /api/resetUserPassword', () => {
   it('answers 404 for a user of another organization and stores nothing', async () => {
     const { headers } = await seedSignedIn('ADMIN')
     const foreign = await seedSignedIn('MEMBER')
-    await expectError(
+    await expectRpcError(
       await post('/api/resetUserPassword', { userEmail: foreign.user.email }, headers),
       404,
       'User not found.',
     )
-    await expectError(
+    await expectRpcError(
       await post('/api/resetUserPassword', { userEmail: 'nobody@example.com' }, headers),
       404,
       'User not found.',
@@ -134,19 +123,19 @@ describe('POST /api/resetUserPassword', () => {
   it('rejects an empty email with 400 `Email cannot be null or empty`', async () => {
     const { headers } = await seedSignedIn('ADMIN')
     for (const userEmail of ['', '   ']) {
-      await expectError(
+      await expectRpcError(
         await post('/api/resetUserPassword', { userEmail }, headers),
         400,
         'Email cannot be null or empty',
       )
     }
-    await expectError(await post('/api/resetUserPassword', {}, headers), 400, /userEmail/)
+    await expectRpcError(await post('/api/resetUserPassword', {}, headers), 400, /userEmail/)
   })
 
   it('refuses a MEMBER with 403 and stores nothing', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
     const target = await seedUser(workspace.id, 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/resetUserPassword', { userEmail: target.email }, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -197,7 +186,7 @@ describe('POST /api/addApiToken', () => {
     expect((await post('/api/getTeamData', {}, external.headers)).status).toBe(200)
     for (const utility of ['BURP', 'CICD'] as const) {
       const token = await createToken(headers, utility)
-      await expectError(
+      await expectRpcError(
         await post('/api/getTeamData', {}, token.headers),
         403,
         `${utility} tokens cannot call getTeamData`,
@@ -209,17 +198,17 @@ describe('POST /api/addApiToken', () => {
     const { user, headers } = await seedSignedIn('ADMIN')
     for (const utility of ['BURP', 'CICD', 'EXTERNAL_API'] as const) {
       const token = await createToken(headers, utility)
-      await expectError(
+      await expectRpcError(
         await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, token.headers),
         403,
         'API tokens cannot call addApiToken',
       )
-      await expectError(
+      await expectRpcError(
         await post('/api/deleteApiToken', { apiTokenId: token.id }, token.headers),
         403,
         'API tokens cannot call deleteApiToken',
       )
-      await expectError(await post('/api/logout', {}, token.headers), 403, 'API tokens cannot call logout')
+      await expectRpcError(await post('/api/logout', {}, token.headers), 403, 'API tokens cannot call logout')
       expect((await readMe(token.headers)).status).toBe(200)
     }
     expect(await db.select().from(apiTokens).where(eq(apiTokens.userId, user.id))).toHaveLength(3)
@@ -228,15 +217,15 @@ describe('POST /api/addApiToken', () => {
   it('rejects an unknown utility such as SLACK with 400', async () => {
     const { user, headers } = await seedSignedIn('ADMIN')
     for (const tokenUtility of ['SLACK', 'burp', '']) {
-      await expectError(await post('/api/addApiToken', { tokenUtility }, headers), 400, /tokenUtility/)
+      await expectRpcError(await post('/api/addApiToken', { tokenUtility }, headers), 400, /tokenUtility/)
     }
-    await expectError(await post('/api/addApiToken', {}, headers), 400, /tokenUtility/)
+    await expectRpcError(await post('/api/addApiToken', {}, headers), 400, /tokenUtility/)
     expect(await db.select().from(apiTokens).where(eq(apiTokens.userId, user.id))).toEqual([])
   })
 
   it('refuses a GUEST with 403 and creates nothing', async () => {
     const { user, headers } = await seedSignedIn('GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/addApiToken', { tokenUtility: 'BURP' }, headers),
       403,
       "The role 'GUEST' does not have access.",
@@ -255,7 +244,7 @@ describe('POST /api/deleteApiToken', () => {
     expect(await res.json()).toEqual({ apiTokenDeleted: true })
     expect(await db.select().from(apiTokens).where(eq(apiTokens.id, token.id))).toEqual([])
     expect((await readMe(token.headers)).status).toBe(401)
-    await expectError(await post('/api/getTeamData', {}, token.headers), 401, 'Invalid API key')
+    await expectRpcError(await post('/api/getTeamData', {}, token.headers), 401, 'Invalid API key')
   })
 
   it("does not let another user delete someone else's token", async () => {
@@ -281,7 +270,7 @@ describe('POST /api/deleteApiToken', () => {
 
   it('rejects a non-integer id with 400', async () => {
     const { headers } = await seedSignedIn('ADMIN')
-    await expectError(await post('/api/deleteApiToken', { apiTokenId: 'x' }, headers), 400, /apiTokenId/)
+    await expectRpcError(await post('/api/deleteApiToken', { apiTokenId: 'x' }, headers), 400, /apiTokenId/)
   })
 })
 
@@ -326,14 +315,14 @@ describe('POST /api/logout', () => {
 
     expect(await db.select().from(logins).where(eq(logins.userId, user.id))).toEqual([])
     expect(await env.SESSIONS.get(`login:${login!.id}`)).toBeNull()
-    await expectError(await post('/api/getTeamData', {}, headers), 401, /Session is invalid or has expired/)
+    await expectRpcError(await post('/api/getTeamData', {}, headers), 401, /Session is invalid or has expired/)
     expect((await readMe(headers)).status).toBe(401)
-    await expectError(
+    await expectRpcError(
       await post('/api/updateUsernameAndOrganization', { username: 'Ghost', organization: 'Ghost' }, headers),
       401,
       /Session is invalid or has expired/,
     )
-    await expectError(await post('/api/logout', {}, headers), 401, /Session is invalid or has expired/)
+    await expectRpcError(await post('/api/logout', {}, headers), 401, /Session is invalid or has expired/)
   })
 
   it('records an audit event for the logout', async () => {
@@ -357,7 +346,7 @@ describe('POST /api/logout', () => {
       '/\\evil.example/x',
       '/\t/evil.example/x',
     ]) {
-      await expectError(await post('/api/logout', { redirectUrl }, headers), 400, /redirectUrl/)
+      await expectRpcError(await post('/api/logout', { redirectUrl }, headers), 400, /redirectUrl/)
     }
     expect((await readMe(headers)).status).toBe(200)
     expect((await post('/api/getTeamData', {}, headers)).status).toBe(200)
@@ -382,7 +371,7 @@ describe('POST /api/logout', () => {
   })
 
   it('answers 401 without credentials', async () => {
-    await expectError(await post('/api/logout', {}), 401, 'Authentication required')
+    await expectRpcError(await post('/api/logout', {}), 401, 'Authentication required')
   })
 })
 
@@ -434,9 +423,9 @@ describe('POST /api/saveSubscription', () => {
       { endpoint: 'https://push.example.com/send/1', keys: { p256dh: '', auth: 'a' } },
     ]
     for (const s of bad) {
-      await expectError(await post('/api/saveSubscription', { subscription: s }, headers), 400, /subscription/)
+      await expectRpcError(await post('/api/saveSubscription', { subscription: s }, headers), 400, /subscription/)
     }
-    await expectError(await post('/api/saveSubscription', {}, headers), 400, /subscription/)
+    await expectRpcError(await post('/api/saveSubscription', {}, headers), 400, /subscription/)
     expect(await db.select().from(pushSubscriptions).where(eq(pushSubscriptions.userId, user.id))).toEqual([])
   })
 })
@@ -510,7 +499,7 @@ describe('POST /api/provisionSubscription', () => {
     expect((await provision(checkout(org.publicId, { billingPeriod: 'annual' }), headers)).status).toBe(200)
     const sent = JSON.parse(String(spy.mock.calls[0]![1]?.body)) as { variables: { input: { billingPeriod: string } } }
     expect(sent.variables.input.billingPeriod).toBe('ANNUALLY')
-    await expectError(
+    await expectRpcError(
       await provision(checkout(org.publicId, { billingPeriod: 'weekly' }), headers),
       400,
       /billingPeriod/,
@@ -521,7 +510,7 @@ describe('POST /api/provisionSubscription', () => {
   it('answers 503 when Stigg answers a GraphQL error', async () => {
     const { org, user, headers } = await seedSignedIn('ADMIN')
     stubStigg({ errors: [{ message: 'Plan not found' }], data: null })
-    await expectError(await provision(checkout(org.publicId), headers), 503, /Plan not found/)
+    await expectRpcError(await provision(checkout(org.publicId), headers), 503, /Plan not found/)
     const events = await db
       .select()
       .from(auditEvents)
@@ -532,13 +521,13 @@ describe('POST /api/provisionSubscription', () => {
   it('answers 503 when Stigg cannot be reached', async () => {
     const { org, headers } = await seedSignedIn('ADMIN')
     vi.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('network down'))
-    await expectError(await provision(checkout(org.publicId), headers), 503, /billing service/)
+    await expectRpcError(await provision(checkout(org.publicId), headers), 503, /billing service/)
   })
 
   it('answers 503 `billing is not configured` without STIGG_API_KEY', async () => {
     const { org, headers } = await seedSignedIn('ADMIN')
     const spy = stubStigg()
-    await expectError(
+    await expectRpcError(
       await post('/api/provisionSubscription', checkout(org.publicId), headers),
       503,
       'billing is not configured',
@@ -550,20 +539,20 @@ describe('POST /api/provisionSubscription', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const foreign = await seedSignedIn('ADMIN')
     const spy = stubStigg()
-    await expectError(await provision(checkout(foreign.org.publicId), headers), 404, 'Customer not found')
-    await expectError(await provision(checkout('not-a-customer'), headers), 404, 'Customer not found')
+    await expectRpcError(await provision(checkout(foreign.org.publicId), headers), 404, 'Customer not found')
+    await expectRpcError(await provision(checkout('not-a-customer'), headers), 404, 'Customer not found')
     expect(spy).not.toHaveBeenCalled()
   })
 
   it('rejects return addresses on another origin with 400', async () => {
     const { org, headers } = await seedSignedIn('ADMIN')
     const spy = stubStigg()
-    await expectError(
+    await expectRpcError(
       await provision(checkout(org.publicId, { successUrl: 'https://evil.example/ok' }), headers),
       400,
       /successUrl/,
     )
-    await expectError(
+    await expectRpcError(
       await provision(checkout(org.publicId, { cancelUrl: 'https://evil.example/back' }), headers),
       400,
       /cancelUrl/,
@@ -578,7 +567,7 @@ describe('POST /api/provisionSubscription', () => {
       ['MEMBER', 'SECURITY ENGINEER'],
     ] as const) {
       const { org, headers } = await seedSignedIn(role)
-      await expectError(
+      await expectRpcError(
         await provision(checkout(org.publicId), headers),
         403,
         `The role '${display}' does not have access.`,
@@ -618,7 +607,7 @@ describe('background jobs', () => {
 
   it('applyAccessType is ADMIN-only: a MEMBER gets 403 and no job', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
-    await expectError(
+    await expectRpcError(
       await post('/api/applyAccessType', {}, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -638,7 +627,7 @@ describe('background jobs', () => {
 
   it('resetCollectionAccessTypes refuses a GUEST with 403', async () => {
     const { workspace, headers } = await seedSignedIn('GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/resetCollectionAccessTypes', {}, headers),
       403,
       "The role 'GUEST' does not have access.",
@@ -660,7 +649,7 @@ describe('background jobs', () => {
 
   it('refreshUsageDataForOrg refuses a MEMBER with 403', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
-    await expectError(
+    await expectRpcError(
       await post('/api/refreshUsageDataForOrg', {}, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -673,7 +662,7 @@ describe('background jobs', () => {
     const burp = await createToken(headers, 'BURP')
     expect((await post('/api/applyAccessType', {}, burp.headers)).status).toBe(200)
     expect((await post('/api/resetCollectionAccessTypes', {}, burp.headers)).status).toBe(200)
-    await expectError(
+    await expectRpcError(
       await post('/api/refreshUsageDataForOrg', {}, burp.headers),
       403,
       'BURP tokens cannot call refreshUsageDataForOrg',

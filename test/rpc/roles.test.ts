@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { apiCollections, auditEvents, customRoles, invitations, memberships, organizations } from '../../src/db/schema'
-import { db, nextIp, post, seedOrganization, seedSignedIn, seedUser, signIn } from '../support'
+import { db, expectRpcError, nextIp, post, seedOrganization, seedSignedIn, seedUser, signIn } from '../support'
 
 type TeamEntry = { id: number; login: string; role: string; scopeRoleMapping?: Record<string, string> }
 
@@ -10,11 +10,6 @@ const NO_PRODUCT_ACCESS =
 const MAY_NOT_MODIFY = "User doesn't have access to modify this role."
 
 /** Asserts an error in the dashboard dialect: `{error, actionErrors}` with the given status. */
-const expectError = async (res: Response, status: number, message: string) => {
-  expect(res.status).toBe(status)
-  expect(await res.json()).toEqual({ error: message, actionErrors: [message] })
-}
-
 const expectOk = async (res: Response) => {
   const body = await res.json()
   expect({ status: res.status, body }).toEqual({ status: 200, body: {} })
@@ -87,7 +82,7 @@ describe('POST /api/makeAdmin', () => {
   it('rejects an unknown role with 400 Invalid user role', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const guest = await seedUser(workspace.id, 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: guest.email, userRole: 'SUPERUSER' }, headers),
       400,
       'Invalid user role',
@@ -97,7 +92,7 @@ describe('POST /api/makeAdmin', () => {
 
   it('refuses to change the caller itself', async () => {
     const { workspace, user, headers } = await seedSignedIn('ADMIN')
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: user.email, userRole: 'GUEST' }, headers),
       400,
       'You cannot perform this action on yourself',
@@ -107,13 +102,13 @@ describe('POST /api/makeAdmin', () => {
 
   it('answers 404 User not found for an email that is not a member of the workspace', async () => {
     const { headers } = await seedSignedIn('ADMIN')
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: 'nobody-here@example.com', userRole: 'GUEST' }, headers),
       404,
       'User not found',
     )
     const loner = await seedUser(null)
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: loner.email, userRole: 'GUEST' }, headers),
       404,
       'User not found',
@@ -124,7 +119,7 @@ describe('POST /api/makeAdmin', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const other = await seedOrganization()
     const stranger = await seedUser(other.workspace.id, 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: stranger.email, userRole: 'ADMIN' }, headers),
       404,
       'User not found',
@@ -135,7 +130,7 @@ describe('POST /api/makeAdmin', () => {
   it('refuses a MEMBER caller with 403', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
     const guest = await seedUser(workspace.id, 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: guest.email, userRole: 'DEVELOPER' }, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -146,7 +141,7 @@ describe('POST /api/makeAdmin', () => {
   it('does not let an ADMIN set NO_ACCESS', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const guest = await seedUser(workspace.id, 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: guest.email, userRole: 'NO_ACCESS' }, headers),
       403,
       MAY_NOT_MODIFY,
@@ -186,7 +181,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
 
     const memberHeaders = await signIn(member, workspace.id)
     expect((await post('/api/getTeamData', {}, memberHeaders)).status).toBe(200)
-    await expectError(
+    await expectRpcError(
       await post('/api/getTeamData', {}, { ...memberHeaders, 'x-context-source': 'DAST' }),
       403,
       NO_PRODUCT_ACCESS,
@@ -213,7 +208,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
       ),
     )
     expect((await membershipOf(workspace.id, member.id)).scopeRoles).toEqual({ API: 'MEMBER', AGENTIC: 'NO_ACCESS' })
-    await expectError(
+    await expectRpcError(
       await post('/api/getTeamData', {}, { ...memberHeaders, 'x-context-source': 'AGENTIC' }),
       403,
       NO_PRODUCT_ACCESS,
@@ -239,7 +234,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
   it('rejects an unknown role with 400 Invalid role', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const member = await seedUser(workspace.id, 'MEMBER')
-    await expectError(
+    await expectRpcError(
       await post(
         '/api/updateUserScopeRoleMapping',
         { email: member.email, scopeRoleMapping: { API: 'SUPERUSER' } },
@@ -259,7 +254,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
       { email: other.email, scopeRoleMapping: { API: 'ADMIN' } },
       headers,
     )
-    await expectError(res, 403, "The role 'GUEST' does not have access.")
+    await expectRpcError(res, 403, "The role 'GUEST' does not have access.")
     const self = await post(
       '/api/updateUserScopeRoleMapping',
       { email: user.email, scopeRoleMapping: { API: 'ADMIN', AGENTIC: 'ADMIN' } },
@@ -273,7 +268,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
   it('refuses a MEMBER caller', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
     const other = await seedUser(workspace.id, 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post(
         '/api/updateUserScopeRoleMapping',
         { email: other.email, scopeRoleMapping: { API: 'GUEST' } },
@@ -290,7 +285,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
       scopeRoles: { API: 'ADMIN', AGENTIC: 'MEMBER' },
     })
     const target = await seedUser(workspace.id, 'MEMBER', { scopeRoles: { API: 'GUEST', AGENTIC: 'GUEST' } })
-    await expectError(
+    await expectRpcError(
       await post(
         '/api/updateUserScopeRoleMapping',
         { email: target.email, scopeRoleMapping: { API: 'GUEST', AGENTIC: 'ADMIN' } },
@@ -299,7 +294,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
       403,
       MAY_NOT_MODIFY,
     )
-    await expectError(
+    await expectRpcError(
       await post(
         '/api/updateUserScopeRoleMapping',
         { email: user.email, scopeRoleMapping: { API: 'ADMIN', AGENTIC: 'ADMIN' } },
@@ -359,7 +354,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const other = await seedOrganization()
     const stranger = await seedUser(other.workspace.id, 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post(
         '/api/updateUserScopeRoleMapping',
         { email: stranger.email, scopeRoleMapping: { API: 'ADMIN' } },
@@ -390,7 +385,7 @@ describe('POST /api/createCustomRole', () => {
   it('rejects names with characters other than letters, digits, - and _', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     for (const roleName of ['HELLO.WORLD', 'HELLO WORLD', 'héllo'])
-      await expectError(
+      await expectRpcError(
         await post('/api/createCustomRole', { roleName, baseRole: 'GUEST' }, headers),
         400,
         "Role names can only be alphanumeric and contain '-'and '_'",
@@ -400,7 +395,7 @@ describe('POST /api/createCustomRole', () => {
 
   it('rejects an empty name', async () => {
     const { headers } = await seedSignedIn('ADMIN')
-    await expectError(
+    await expectRpcError(
       await post('/api/createCustomRole', { roleName: '', baseRole: 'GUEST' }, headers),
       400,
       'Role names cannot be empty.',
@@ -409,7 +404,7 @@ describe('POST /api/createCustomRole', () => {
 
   it('rejects a name of 51 characters', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
-    await expectError(
+    await expectRpcError(
       await post('/api/createCustomRole', { roleName: 'A'.repeat(51), baseRole: 'GUEST' }, headers),
       400,
       'Role names cannot be more than 50 characters.',
@@ -433,7 +428,7 @@ describe('POST /api/createCustomRole', () => {
       'VIEWER',
     ]
     for (const roleName of reserved)
-      await expectError(
+      await expectRpcError(
         await post('/api/createCustomRole', { roleName, baseRole: 'GUEST' }, headers),
         400,
         `${roleName} is a reserved keyword.`,
@@ -445,7 +440,7 @@ describe('POST /api/createCustomRole', () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     await expectOk(await post('/api/createCustomRole', { roleName: 'AUDITOR', baseRole: 'GUEST' }, headers))
     for (const roleName of ['AUDITOR', 'auditor', 'Auditor'])
-      await expectError(
+      await expectRpcError(
         await post('/api/createCustomRole', { roleName, baseRole: 'MEMBER' }, headers),
         400,
         'Existing role with same name exists.',
@@ -456,7 +451,7 @@ describe('POST /api/createCustomRole', () => {
   it('rejects a base role that does not exist', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     for (const baseRole of ['SUPERUSER', 'SECURITY ENGINEER', ''])
-      await expectError(
+      await expectRpcError(
         await post('/api/createCustomRole', { roleName: 'AUDITOR', baseRole }, headers),
         400,
         'Base role does not exist',
@@ -469,7 +464,7 @@ describe('POST /api/createCustomRole', () => {
     await expectOk(
       await post('/api/createCustomRole', { roleName: 'FIRST', baseRole: 'GUEST', defaultInviteRole: true }, headers),
     )
-    await expectError(
+    await expectRpcError(
       await post('/api/createCustomRole', { roleName: 'SECOND', baseRole: 'GUEST', defaultInviteRole: true }, headers),
       400,
       'Default invite role already exists.',
@@ -535,7 +530,7 @@ describe('POST /api/createCustomRole', () => {
 
   it('refuses a MEMBER caller', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
-    await expectError(
+    await expectRpcError(
       await post('/api/createCustomRole', { roleName: 'AUDITOR', baseRole: 'GUEST' }, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -546,7 +541,7 @@ describe('POST /api/createCustomRole', () => {
   it('refuses with 403 when the plan lists features but not RBAC_FEATURE', async () => {
     const { org, workspace, headers } = await seedSignedIn('ADMIN')
     await setEntitlements(org.id, { SECURITY_TYPE_AGENTIC: true, RBAC_FEATURE: false })
-    await expectError(
+    await expectRpcError(
       await post('/api/createCustomRole', { roleName: 'AUDITOR', baseRole: 'GUEST' }, headers),
       403,
       'This feature is not available in your plan.',
@@ -575,7 +570,7 @@ describe('custom roles act as their base role', () => {
     const watcherHeaders = { ...(await signIn(watcher, workspace.id)), 'cf-connecting-ip': nextIp() }
     const invite = { inviteeEmail: 'someone-new@example.com', inviteeRole: 'GUEST' }
 
-    await expectError(
+    await expectRpcError(
       await post('/api/inviteUsers', invite, watcherHeaders),
       403,
       "The role 'GUEST' does not have access.",
@@ -607,7 +602,7 @@ describe('POST /api/updateCustomRole', () => {
 
   it('answers 404 Role does not exist. for an unknown role', async () => {
     const { headers } = await seedSignedIn('ADMIN')
-    await expectError(
+    await expectRpcError(
       await post('/api/updateCustomRole', { roleName: 'GHOST', baseRole: 'GUEST' }, headers),
       404,
       'Role does not exist.',
@@ -618,7 +613,7 @@ describe('POST /api/updateCustomRole', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const other = await seedOrganization()
     await seedCustomRole(other.workspace.id, 'THEIRS', 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/updateCustomRole', { roleName: 'THEIRS', baseRole: 'ADMIN' }, headers),
       404,
       'Role does not exist.',
@@ -639,7 +634,7 @@ describe('POST /api/updateCustomRole', () => {
     )
     expect(await roleNamed(workspace.id, 'STARTER')).toMatchObject({ baseRole: 'DEVELOPER', defaultInviteRole: true })
 
-    await expectError(
+    await expectRpcError(
       await post('/api/updateCustomRole', { roleName: 'OTHER', baseRole: 'GUEST', defaultInviteRole: true }, headers),
       400,
       'Default invite role already exists.',
@@ -650,7 +645,7 @@ describe('POST /api/updateCustomRole', () => {
   it('refuses a MEMBER caller', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
     await seedCustomRole(workspace.id, 'AUDITOR', 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/updateCustomRole', { roleName: 'AUDITOR', baseRole: 'ADMIN' }, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -679,7 +674,7 @@ describe('POST /api/deleteCustomRole', () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     await seedCustomRole(workspace.id, 'HELD', 'GUEST')
     await seedUser(workspace.id, 'HELD')
-    await expectError(
+    await expectRpcError(
       await post('/api/deleteCustomRole', { roleName: 'HELD' }, headers),
       400,
       'Role is associated with users. Cannot delete.',
@@ -691,7 +686,7 @@ describe('POST /api/deleteCustomRole', () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     await seedCustomRole(workspace.id, 'SCOPED', 'GUEST')
     await seedUser(workspace.id, 'MEMBER', { scopeRoles: { API: 'MEMBER', AGENTIC: 'SCOPED' } })
-    await expectError(
+    await expectRpcError(
       await post('/api/deleteCustomRole', { roleName: 'SCOPED' }, headers),
       400,
       'Role is associated with users. Cannot delete.',
@@ -709,7 +704,7 @@ describe('POST /api/deleteCustomRole', () => {
       { ...headers, 'cf-connecting-ip': nextIp() },
     )
     expect(res.status).toBe(200)
-    await expectError(
+    await expectRpcError(
       await post('/api/deleteCustomRole', { roleName: 'BYAPI' }, headers),
       400,
       'Role is associated with pending invites. Cannot delete.',
@@ -725,7 +720,7 @@ describe('POST /api/deleteCustomRole', () => {
       codeHash: `hash-${crypto.randomUUID()}`,
       expiresAt: new Date(Date.now() + 86_400_000),
     })
-    await expectError(
+    await expectRpcError(
       await post('/api/deleteCustomRole', { roleName: 'INVITED' }, headers),
       400,
       'Role is associated with pending invites. Cannot delete.',
@@ -735,13 +730,17 @@ describe('POST /api/deleteCustomRole', () => {
 
   it('answers 404 Role does not exist. for an unknown role', async () => {
     const { headers } = await seedSignedIn('ADMIN')
-    await expectError(await post('/api/deleteCustomRole', { roleName: 'GHOST' }, headers), 404, 'Role does not exist.')
+    await expectRpcError(
+      await post('/api/deleteCustomRole', { roleName: 'GHOST' }, headers),
+      404,
+      'Role does not exist.',
+    )
   })
 
   it('refuses a MEMBER caller', async () => {
     const { workspace, headers } = await seedSignedIn('MEMBER')
     await seedCustomRole(workspace.id, 'UNUSED', 'GUEST')
-    await expectError(
+    await expectRpcError(
       await post('/api/deleteCustomRole', { roleName: 'UNUSED' }, headers),
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
@@ -755,7 +754,7 @@ describe('roles are judged in every scope they touch', () => {
     const { workspace, headers } = await seedSignedIn('ADMIN', { scopeRoles: { API: 'ADMIN', AGENTIC: 'GUEST' } })
     const target = await seedUser(workspace.id, 'GUEST')
     // Without a scope map the new role would apply to AGENTIC too, where the caller is only GUEST.
-    await expectError(
+    await expectRpcError(
       await post('/api/makeAdmin', { email: target.email, userRole: 'ADMIN' }, headers),
       403,
       MAY_NOT_MODIFY,
@@ -777,17 +776,17 @@ describe('roles are judged in every scope they touch', () => {
     const { workspace, headers } = await seedSignedIn('ADMIN', { scopeRoles: { API: 'ADMIN', AGENTIC: 'MEMBER' } })
     await seedCustomRole(workspace.id, 'HELPER', 'GUEST')
     const message = 'Custom roles act in every product scope: only an ADMIN of every scope may change them'
-    await expectError(
+    await expectRpcError(
       await post('/api/createCustomRole', { roleName: 'NEWONE', baseRole: 'GUEST' }, headers),
       403,
       message,
     )
-    await expectError(
+    await expectRpcError(
       await post('/api/updateCustomRole', { roleName: 'HELPER', baseRole: 'ADMIN' }, headers),
       403,
       message,
     )
-    await expectError(await post('/api/deleteCustomRole', { roleName: 'HELPER' }, headers), 403, message)
+    await expectRpcError(await post('/api/deleteCustomRole', { roleName: 'HELPER' }, headers), 403, message)
     expect((await roleNamed(workspace.id, 'HELPER'))?.baseRole).toBe('GUEST')
   })
 
@@ -811,10 +810,10 @@ describe('plan features', () => {
     const { org, headers } = await seedSignedIn('ADMIN')
     await setEntitlements(org.id, { RBAC_FEATURE: true })
     const plan = 'This feature is not available in your plan.'
-    await expectError(await post('/api/createNewAccount', { newAccountName: 'More' }, headers), 403, plan)
-    await expectError(await post('/api/resetCollectionAccessTypes', {}, headers), 403, plan)
-    await expectError(await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, headers), 403, plan)
-    await expectError(await post('/api/addApiToken', { tokenUtility: 'CICD' }, headers), 403, plan)
+    await expectRpcError(await post('/api/createNewAccount', { newAccountName: 'More' }, headers), 403, plan)
+    await expectRpcError(await post('/api/resetCollectionAccessTypes', {}, headers), 403, plan)
+    await expectRpcError(await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, headers), 403, plan)
+    await expectRpcError(await post('/api/addApiToken', { tokenUtility: 'CICD' }, headers), 403, plan)
     expect((await post('/api/addApiToken', { tokenUtility: 'BURP' }, headers)).status).toBe(200)
     await setEntitlements(org.id, { ACTIVE_ACCOUNTS: true, API_COLLECTIONS: true, AKTO_EXTERNAL_API: true })
     expect((await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, headers)).status).toBe(200)

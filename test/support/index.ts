@@ -1,5 +1,6 @@
 import { env, exports } from 'cloudflare:workers'
 import { sql } from 'drizzle-orm'
+import { expect } from 'vitest'
 import { newApiKey, newPublicId, sha256 } from '../../src/auth/crypto'
 import { hashPassword } from '../../src/auth/passwords'
 import { createDb } from '../../src/db/client'
@@ -103,4 +104,13 @@ export const seedApiToken = async (
     })
     .returning()
   return { id: token!.id, key, headers: { 'X-API-KEY': key } }
+}
+
+/** Asserts a dashboard error: the status, and `{error, actionErrors: [error]}` with the message. */
+export const expectRpcError = async (res: Response, status: number, message: string | RegExp) => {
+  expect(res.status).toBe(status)
+  const body = await res.json<{ error: string; actionErrors: string[] }>()
+  if (typeof message === 'string') expect(body.error).toBe(message)
+  else expect(body.error).toMatch(message)
+  expect(body).toEqual({ error: body.error, actionErrors: [body.error] })
 }
