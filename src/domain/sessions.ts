@@ -1,4 +1,4 @@
-import { and, eq, inArray, or, type SQL, type SQLWrapper, sql } from 'drizzle-orm'
+import { and, eq, or, type SQL, type SQLWrapper, sql } from 'drizzle-orm'
 import { newPublicId } from '../auth/crypto'
 import { signSession, verifySession } from '../auth/tokens'
 import {
@@ -32,7 +32,7 @@ export const authSecret = (deps: Deps) => {
   return secret
 }
 
-export type NewSession = {
+type NewSession = {
   loginId: string
   token: string
   expiresAt: Date
@@ -88,13 +88,6 @@ export const cacheSession = async (deps: Deps, loginId: string, hot: HotSession)
 /** Drops the KV copies of sessions whose rows are gone. */
 export const dropHotCopies = async (deps: Deps, loginIds: readonly string[]) => {
   await Promise.all(loginIds.map((id) => deps.env.SESSIONS.delete(kvKey(id))))
-}
-
-/** Ends sessions in D1 and drops their hot copies. */
-export const revokeLogins = async (deps: Deps, loginIds: readonly string[]) => {
-  if (loginIds.length === 0) return
-  await deps.db.delete(logins).where(inArray(logins.id, loginIds))
-  await dropHotCopies(deps, loginIds)
 }
 
 /** The statement that points a session at another workspace, for the batch that needs it. */
