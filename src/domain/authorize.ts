@@ -2,7 +2,7 @@ import { audit } from './audit'
 import type { Deps } from './context'
 import { AppError } from './errors'
 import type { ApiTokenUtility, Principal } from './principal'
-import { type Access, type Feature, ROLE_DISPLAY_NAMES, roleHasAccess } from './roles'
+import { type Access, type Feature, hasFeature, ROLE_DISPLAY_NAMES, roleHasAccess } from './roles'
 
 type Rule =
   /** Any authenticated caller, whatever its role. */
@@ -20,7 +20,7 @@ const feature = (f: Feature, access: Access): Rule => ({ kind: 'feature', featur
  * matrix, minus its defects: scope maps are ADMIN-only and resetting collection access types
  * needs inventory write access.
  */
-export const POLICY = {
+const POLICY = {
   logout: signedIn,
   saveSubscription: signedIn,
   goToAccount: signedIn,
@@ -66,11 +66,14 @@ export const TOKEN_ACTIONS: Record<Exclude<ApiTokenUtility, 'EXTERNAL_API'>, rea
   CICD: ['readMe', 'applyAccessType', 'resetCollectionAccessTypes', 'refreshUsageDataForOrg'],
 }
 
-export const NO_ACCESS_MESSAGE =
+const NO_ACCESS_MESSAGE =
   'You do not have access to this product. Please ask Admin to grant access or navigate to accessible product'
 
-/** Why the principal may not perform the action, or null when it may. */
-export const denialOf = (p: Principal, action: Action): string | null => {
+/**
+ * Why the principal may not perform the action, or null when it may. `feature` is a plan
+ * feature this particular call needs besides the action's own.
+ */
+const denialOf = (p: Principal, action: Action, feature?: string): string | null => {
   const token = p.apiToken
   if (token) {
     if (NEVER_BY_TOKEN.includes(action)) return `API tokens cannot call ${action}`
@@ -84,15 +87,15 @@ export const denialOf = (p: Principal, action: Action): string | null => {
   if (!ws || ws.role === 'NO_ACCESS') return NO_ACCESS_MESSAGE
   const allowed = rule.kind === 'admin' ? ws.role === 'ADMIN' : roleHasAccess(ws.role, rule.feature, rule.access)
   if (!allowed) return `The role '${ROLE_DISPLAY_NAMES[ws.role]}' does not have access.`
-  const needed = ENTITLEMENTS[action]
-  if (needed && Object.keys(ws.entitlements).length > 0 && ws.entitlements[needed] !== true)
-    return 'This feature is not available in your plan.'
+  for (const needed of [ENTITLEMENTS[action], feature]) {
+    if (needed && !hasFeature(ws.entitlements, needed)) return 'This feature is not available in your plan.'
+  }
   return null
 }
 
 /** Fails closed: throws FORBIDDEN, and records the denied attempt, unless the action is allowed. */
-export const authorize = async (deps: Deps, p: Principal, action: Action): Promise<void> => {
-  const denial = denialOf(p, action)
+export const authorize = async (deps: Deps, p: Principal, action: Action, feature?: string): Promise<void> => {
+  const denial = denialOf(p, action, feature)
   if (denial === null) return
   await audit(deps, p, { action, outcome: 'denied', detail: { reason: denial } })
   throw new AppError('FORBIDDEN', denial, { detailCode: denial === NO_ACCESS_MESSAGE ? 'NO_ACCESS' : undefined })

@@ -5,7 +5,7 @@ import { auditInsert } from './audit'
 import { authorize } from './authorize'
 import { allowedUrl } from './config'
 import type { Deps } from './context'
-import { forbidden, invalid, rateLimited } from './errors'
+import { invalid, rateLimited } from './errors'
 import { requireMember } from './members'
 import type { ApiTokenUtility, Principal } from './principal'
 import { userIdOf, workspaceOf } from './principal'
@@ -64,12 +64,9 @@ const UTILITY_FEATURES: Partial<Record<ApiTokenUtility, string>> = {
 
 /** A new API token of the caller in the current workspace; the key is shown once, kept hashed. */
 export const addApiToken = async (deps: Deps, p: Principal, utility: ApiTokenUtility) => {
-  await authorize(deps, p, 'addApiToken')
+  await authorize(deps, p, 'addApiToken', UTILITY_FEATURES[utility])
   const ws = workspaceOf(p)
   const userId = userIdOf(p)
-  const feature = UTILITY_FEATURES[utility]
-  if (feature && Object.keys(ws.entitlements).length && ws.entitlements[feature] !== true)
-    throw forbidden('This feature is not available in your plan.')
   const mine = and(eq(apiTokens.userId, userId), eq(apiTokens.workspaceId, ws.id))
   const [held] = await deps.db.select({ n: count() }).from(apiTokens).where(mine)
   if ((held?.n ?? 0) >= MAX_TOKENS_PER_USER)

@@ -45,9 +45,6 @@ const validCollections = async (deps: Deps, workspaceId: number, ids: number[] =
   return unique
 }
 
-const otherDefault = (workspaceId: number, exceptId = -1) =>
-  and(eq(customRoles.workspaceId, workspaceId), eq(customRoles.defaultInviteRole, true), ne(customRoles.id, exceptId))
-
 const findRole = async (deps: Deps, workspaceId: number, name: string) => {
   const [role] = await deps.db
     .select()
@@ -59,9 +56,18 @@ const findRole = async (deps: Deps, workspaceId: number, name: string) => {
 const DEFAULT_EXISTS = 'Default invite role already exists.'
 const NAME_EXISTS = 'Existing role with same name exists.'
 
-/** The name of the workspace's default invite role, if it has one. */
-export const defaultInviteRole = async (deps: Deps, workspaceId: number) => {
-  const [row] = await deps.db.select({ name: customRoles.name }).from(customRoles).where(otherDefault(workspaceId))
+/** The name of the workspace's default invite role (other than `exceptId`), if it has one. */
+export const defaultInviteRole = async (deps: Deps, workspaceId: number, exceptId = -1) => {
+  const [row] = await deps.db
+    .select({ name: customRoles.name })
+    .from(customRoles)
+    .where(
+      and(
+        eq(customRoles.workspaceId, workspaceId),
+        eq(customRoles.defaultInviteRole, true),
+        ne(customRoles.id, exceptId),
+      ),
+    )
   return row?.name ?? null
 }
 
@@ -81,30 +87,39 @@ const workspaceAdmin = async (
   return ws
 }
 
-/** Which unique index a race tripped: the name, or the one default invite role. */
-const raceMessage = (err: unknown) =>
-  String((err as Error).cause ?? err).includes('custom_roles.name') ? NAME_EXISTS : DEFAULT_EXISTS
+/** The editable fields of a role, checked; `exceptId` is the role being updated. */
+const validFields = async (deps: Deps, workspaceId: number, input: CustomRoleInput, exceptId?: number) => {
+  const baseRole = validBaseRole(input.baseRole)
+  const isDefault = input.defaultInviteRole ?? false
+  if (isDefault && (await defaultInviteRole(deps, workspaceId, exceptId))) throw invalid(DEFAULT_EXISTS)
+  return {
+    baseRole,
+    defaultInviteRole: isDefault,
+    apiCollectionIds: await validCollections(deps, workspaceId, input.apiCollectionIds),
+  }
+}
+
+/** Runs a role write; losing a race on the name or the one default flag answers its own message. */
+const writeRole = async (write: () => Promise<unknown>) => {
+  try {
+    await write()
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err
+    throw conflict(String((err as Error).cause ?? err).includes('custom_roles.name') ? NAME_EXISTS : DEFAULT_EXISTS)
+  }
+}
 
 export const createCustomRole = async (deps: Deps, p: Principal, input: CustomRoleInput) => {
   const ws = await workspaceAdmin(deps, p, 'createCustomRole')
   const name = validRoleName(input.roleName)
   if (await findRole(deps, ws.id, name)) throw invalid(NAME_EXISTS)
-  const baseRole = validBaseRole(input.baseRole)
-  const defaultInviteRole = input.defaultInviteRole ?? false
-  if (
-    defaultInviteRole &&
-    (await deps.db.select({ id: customRoles.id }).from(customRoles).where(otherDefault(ws.id))).length
-  )
-    throw invalid(DEFAULT_EXISTS)
-  const apiCollectionIds = await validCollections(deps, ws.id, input.apiCollectionIds)
-  try {
-    await deps.db.batch([
+  const fields = await validFields(deps, ws.id, input)
+  await writeRole(() =>
+    deps.db.batch([
       deps.db.insert(customRoles).values({
         workspaceId: ws.id,
         name,
-        baseRole,
-        apiCollectionIds,
-        defaultInviteRole,
+        ...fields,
         allowedFeatures: input.allowedFeaturesForUser ?? [],
         createdBy: p.publicId,
         updatedBy: p.publicId,
@@ -113,36 +128,23 @@ export const createCustomRole = async (deps: Deps, p: Principal, input: CustomRo
         action: 'createCustomRole',
         targetType: 'customRole',
         targetId: name,
-        detail: { baseRole },
+        detail: { baseRole: fields.baseRole },
       }),
-    ])
-  } catch (err) {
-    // Lost a race with another request for the same name or the same default flag.
-    if (isUniqueViolation(err)) throw conflict(raceMessage(err))
-    throw err
-  }
+    ]),
+  )
 }
 
 export const updateCustomRole = async (deps: Deps, p: Principal, input: CustomRoleInput) => {
   const ws = await workspaceAdmin(deps, p, 'updateCustomRole')
   const role = await findRole(deps, ws.id, validRoleName(input.roleName))
   if (!role) throw notFound('Role does not exist.')
-  const baseRole = validBaseRole(input.baseRole)
-  const defaultInviteRole = input.defaultInviteRole ?? false
-  if (
-    defaultInviteRole &&
-    (await deps.db.select({ id: customRoles.id }).from(customRoles).where(otherDefault(ws.id, role.id))).length
-  )
-    throw invalid(DEFAULT_EXISTS)
-  const apiCollectionIds = await validCollections(deps, ws.id, input.apiCollectionIds)
-  try {
-    await deps.db.batch([
+  const fields = await validFields(deps, ws.id, input, role.id)
+  await writeRole(() =>
+    deps.db.batch([
       deps.db
         .update(customRoles)
         .set({
-          baseRole,
-          apiCollectionIds,
-          defaultInviteRole,
+          ...fields,
           allowedFeatures: input.allowedFeaturesForUser ?? role.allowedFeatures,
           updatedBy: p.publicId,
         })
@@ -151,13 +153,10 @@ export const updateCustomRole = async (deps: Deps, p: Principal, input: CustomRo
         action: 'updateCustomRole',
         targetType: 'customRole',
         targetId: role.name,
-        detail: { from: role.baseRole, to: baseRole },
+        detail: { from: role.baseRole, to: fields.baseRole },
       }),
-    ])
-  } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(raceMessage(err))
-    throw err
-  }
+    ]),
+  )
 }
 
 /** Deletes a custom role unless a member or a pending invitation holds it, by role or scope map. */

@@ -10,7 +10,7 @@ import { conflict, forbidden, invalid, isUniqueViolation, notFound, unauthentica
 import { prepareJob } from './jobs'
 import { findMember } from './members'
 import { type Principal, roleIn, workspaceOf } from './principal'
-import { accessibleScopes, canAssign, GRANTABLE_SCOPES, invalidScope, resolveRole } from './roles'
+import { accessibleScopes, canAssign, invalidScope, resolveRole } from './roles'
 import { normalizeEmail, validEmail, validUsername } from './rules'
 import { authSecret } from './sessions'
 import { startSession, validPassword } from './sign-in'
@@ -78,8 +78,7 @@ export const inviteUsers = async (deps: Deps, p: Principal, input: InviteInput) 
     if (!role) throw invalid('Invalid role')
     if (role.base === 'NO_ACCESS' || !canAssign(roleIn(ws, scope), role.base))
       throw invalid('User not allowed to invite for this role')
-    if (!(GRANTABLE_SCOPES as readonly string[]).includes(scope) || !accessible.includes(scope))
-      throw invalidScope(scope)
+    if (!accessible.includes(scope)) throw invalidScope(scope)
     scopeRoles[scope] = role.name
   }
 
@@ -127,8 +126,7 @@ export const removeInvitation = async (deps: Deps, p: Principal, rawEmail: strin
   const [invitation] = await deps.db.select().from(invitations).where(where)
   if (!invitation) throw notFound('Invitation not found')
   const isIssuer = p.kind === 'user' && invitation.issuerUserId === p.id
-  if (!isIssuer && ws.role !== 'ADMIN' && p.kind !== 'root')
-    throw forbidden('User is not allowed to remove this invitation.')
+  if (!isIssuer && ws.role !== 'ADMIN') throw forbidden('User is not allowed to remove this invitation.')
   await deps.db.batch([
     deps.db.delete(invitations).where(eq(invitations.id, invitation.id)),
     auditInsert(deps, p, { action: 'removeInvitation', targetType: 'invitation', targetId: email }),

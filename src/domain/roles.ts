@@ -147,6 +147,10 @@ export const resolveRole = (
  * their features are granted; ENDPOINT unless the plan lists it as not granted. An empty plan
  * grants everything.
  */
+/** Whether the plan grants a feature; an empty plan grants every feature. */
+export const hasFeature = (entitlements: Record<string, boolean>, feature: string) =>
+  Object.keys(entitlements).length === 0 || entitlements[feature] === true
+
 export const accessibleScopes = (entitlements: Record<string, boolean>): readonly string[] => {
   if (Object.keys(entitlements).length === 0) return GRANTABLE_SCOPES
   return GRANTABLE_SCOPES.filter(

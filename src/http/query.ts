@@ -11,7 +11,7 @@ import {
 } from '../domain/listing'
 
 /** JSON:API 1.1 paging: `page[size]` defaults to and is capped at 1000. */
-export const MAX_PAGE_SIZE = 1000
+const MAX_PAGE_SIZE = 1000
 
 const queryError = (parameter: string, message: string) =>
   new AppError('VALIDATION_FAILED', `${parameter} ${message}`, {

@@ -58,5 +58,4 @@ export const validationError = (error: ZodError, target: Target) => {
 }
 
 /** `inviteeEmail is required`, `scopeRoleMapping.API must be a string`. */
-export const describeIssue = (i: Issue) =>
-  i.path.length ? `${i.path.join('.')} ${i.message}` : `Request body ${i.message}`
+const describeIssue = (i: Issue) => (i.path.length ? `${i.path.join('.')} ${i.message}` : `Request body ${i.message}`)

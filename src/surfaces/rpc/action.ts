@@ -3,7 +3,7 @@ import { jsonBody, jsonResponse, secured } from '../../http/openapi'
 import { rpcErrors } from './render'
 
 /** An empty body: the action takes no parameters (unknown keys are ignored, as in Akto). */
-export const NoParameters = z.object({}).openapi({ description: 'No request parameters required' })
+const NoParameters = z.object({}).openapi({ description: 'No request parameters required' })
 
 /** What most actions answer: an empty object. */
 export const Empty = z.object({}).openapi('Empty', { description: 'Empty response body on success' })
