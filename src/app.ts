@@ -2,32 +2,28 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { methodNotAllowed } from 'hono/method-not-allowed'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { createDeps } from './domain/context'
-import { AppError, type AppError as AppErrorType, notFound } from './domain/errors'
+import { AppError } from './domain/errors'
 import type { AppEnv } from './http/env'
 import { toAppError } from './http/errors'
 import { SECURITY_SCHEMES } from './http/openapi'
+import { renderProblem } from './http/problem'
+import { owns, type Surface } from './http/surface'
 import { auth } from './surfaces/auth'
 import { jsonApi } from './surfaces/jsonapi'
-import { renderJsonApiError } from './surfaces/jsonapi/render'
 import { rest } from './surfaces/rest'
-import { renderProblem } from './surfaces/rest/render'
 import { rpc } from './surfaces/rpc'
-import { renderRpcError } from './surfaces/rpc/render'
 import { system } from './surfaces/system'
 
 const MAX_BODY_BYTES = 64 * 1024
-const JSON_API_PATH = /^\/(accounts|organizations|account_sessions|account)(\/|$)/
+const SURFACES: readonly Surface[] = [rpc, rest, jsonApi, auth, system]
 
-/** Each surface answers errors in its own dialect, chosen by path. */
-const renderError = (c: Context<AppEnv>, err: AppErrorType) => {
-  const path = c.req.path
-  if (path.startsWith('/api/')) return renderRpcError(c, err)
-  if (JSON_API_PATH.test(path)) return renderJsonApiError(c, err)
-  return renderProblem(c, err)
-}
+/** Each surface answers errors in its own dialect; paths of none answer problem details. */
+const renderError = (c: Context<AppEnv>, err: AppError, headers?: Record<string, string>) =>
+  (SURFACES.find((s) => owns(s, c.req.path))?.render ?? renderProblem)(c, err, headers)
 
 export const createApp = () => {
   const app = new OpenAPIHono<AppEnv>()
@@ -56,12 +52,19 @@ export const createApp = () => {
     )
     await next()
   })
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        renderError(
+          c as Context<AppEnv>,
+          new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${methods.join(' or ')}`),
+          { Allow: methods.join(', ') },
+        ),
+    }),
+  )
 
-  app.route('/', rpc)
-  app.route('/', rest)
-  app.route('/', jsonApi)
-  app.route('/', auth)
-  app.route('/', system)
+  for (const surface of SURFACES) app.route('/', surface.router)
 
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES))
     app.openAPIRegistry.registerComponent('securitySchemes', name, scheme)
@@ -77,8 +80,8 @@ export const createApp = () => {
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edge-iam API reference' }))
 
   app.notFound((c) => {
-    const action = c.req.path.startsWith('/api/') ? `Unknown action: ${c.req.path.slice(5)}` : null
-    return renderError(c, notFound(action ?? `No route for ${c.req.method} ${c.req.path}`))
+    const action = owns(rpc, c.req.path) ? `Unknown action: ${c.req.path.slice('/api/'.length)}` : null
+    return renderError(c, new AppError('NOT_FOUND', action ?? `No route for ${c.req.method} ${c.req.path}`))
   })
   app.onError((err, c) => renderError(c, toAppError(err, c.var.requestId)))
   return app

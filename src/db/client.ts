@@ -1,6 +1,20 @@
+import { type SQL, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/d1'
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import * as schema from './schema'
 
 /** Drizzle over D1. `casing` must match drizzle.config.ts. */
 export const createDb = (d1: D1Database) => drizzle(d1, { schema, casing: 'snake_case' })
 export type Db = ReturnType<typeof createDb>
+
+type ValueOf<C extends SQLiteColumn> = C['_']['notNull'] extends true ? C['_']['data'] : C['_']['data'] | null
+
+/**
+ * Columns selected under names of their own (`<prefix>_<key>`). Inside `db.batch`, Drizzle maps
+ * D1's rows by column name, so two selected columns with one name (`users.id`, `logins.id`)
+ * would shift values (drizzle-orm#6038); each column keeps its own decoder.
+ */
+export const named = <T extends Record<string, SQLiteColumn>>(prefix: string, columns: T) =>
+  Object.fromEntries(
+    Object.entries(columns).map(([key, column]) => [key, sql`${column}`.mapWith(column).as(`${prefix}_${key}`)]),
+  ) as { [K in keyof T]: SQL.Aliased<ValueOf<T[K]>> }

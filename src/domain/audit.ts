@@ -10,14 +10,16 @@ export type AuditEntry = {
   workspaceId?: number | null
   organizationId?: number | null
   detail?: Record<string, unknown>
+  /** Who acted, when it is not the request's principal (a user signing in or signing up). */
+  actor?: { publicId: string }
 }
 
-/** The insert for one audit event; put it in the same batch as the change it records. */
+/** The insert for one audit event; `commit` puts it in the same batch as the change it records. */
 export const auditInsert = (deps: Deps, p: Principal | null, e: AuditEntry) =>
   deps.db.insert(auditEvents).values({
     at: deps.now(),
-    actorType: p?.kind ?? 'anonymous',
-    actorId: actorIdOf(p),
+    actorType: e.actor ? 'user' : (p?.kind ?? 'anonymous'),
+    actorId: e.actor?.publicId ?? actorIdOf(p),
     workspaceId: e.workspaceId === undefined ? (p?.workspace?.id ?? null) : e.workspaceId,
     organizationId: e.organizationId === undefined ? (p?.workspace?.organizationId ?? null) : e.organizationId,
     action: e.action,
@@ -30,7 +32,7 @@ export const auditInsert = (deps: Deps, p: Principal | null, e: AuditEntry) =>
     detail: e.detail ?? null,
   })
 
-/** Records an event on its own (denials, failures, events with no other write). */
+/** Records an event with no change of its own (a refusal, a failure, an outside call). */
 export const audit = async (deps: Deps, p: Principal | null, e: AuditEntry) => {
   await auditInsert(deps, p, e)
 }

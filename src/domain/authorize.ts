@@ -1,7 +1,7 @@
 import { audit } from './audit'
 import type { Deps } from './context'
-import { AppError } from './errors'
-import type { ApiTokenUtility, Principal } from './principal'
+import { AppError, invalid } from './errors'
+import type { ApiTokenUtility, Principal, WorkspaceAccess } from './principal'
 import { type Access, type Feature, hasFeature, ROLE_DISPLAY_NAMES, roleHasAccess } from './roles'
 
 type Rule =
@@ -21,36 +21,36 @@ const feature = (f: Feature, access: Access): Rule => ({ kind: 'feature', featur
  * needs inventory write access.
  */
 const POLICY = {
-  logout: signedIn,
-  saveSubscription: signedIn,
-  goToAccount: signedIn,
-  createNewAccount: admin,
-  updateUsernameAndOrganization: feature('USER_ACTIONS', 'READ_WRITE'),
-  getTeamData: feature('INVITE_MEMBERS', 'READ'),
-  inviteUsers: feature('INVITE_MEMBERS', 'READ_WRITE'),
-  removeInvitation: feature('INVITE_MEMBERS', 'READ_WRITE'),
-  removeUser: admin,
-  makeAdmin: admin,
-  updateUserScopeRoleMapping: admin,
-  resetUserPassword: admin,
+  endSession: signedIn,
+  savePushSubscription: signedIn,
+  switchWorkspace: signedIn,
+  readSelf: signedIn,
+  listAccounts: signedIn,
+  createWorkspace: admin,
+  renameSelf: feature('USER_ACTIONS', 'READ_WRITE'),
+  listTeam: feature('INVITE_MEMBERS', 'READ'),
+  inviteMember: feature('INVITE_MEMBERS', 'READ_WRITE'),
+  withdrawInvitation: feature('INVITE_MEMBERS', 'READ_WRITE'),
+  removeMember: admin,
+  changeMemberRole: admin,
+  setMemberScopeRoles: admin,
+  issuePasswordReset: admin,
   createCustomRole: admin,
   updateCustomRole: admin,
   deleteCustomRole: admin,
-  addApiToken: feature('API_TOKENS', 'READ_WRITE'),
+  createApiToken: feature('API_TOKENS', 'READ_WRITE'),
   deleteApiToken: feature('API_TOKENS', 'READ_WRITE'),
-  provisionSubscription: feature('BILLING', 'READ_WRITE'),
-  refreshUsageDataForOrg: feature('BILLING', 'READ_WRITE'),
-  applyAccessType: admin,
+  startCheckout: feature('BILLING', 'READ_WRITE'),
+  refreshUsage: feature('BILLING', 'READ_WRITE'),
+  applyAccessTypes: admin,
   resetCollectionAccessTypes: feature('INVENTORY', 'READ_WRITE'),
-  readMe: signedIn,
-  listAccounts: signedIn,
 } satisfies Record<string, Rule>
 
 export type Action = keyof typeof POLICY
 
 /** Plan features an action needs besides a role. */
 const ENTITLEMENTS: Partial<Record<Action, string>> = {
-  createNewAccount: 'ACTIVE_ACCOUNTS',
+  createWorkspace: 'ACTIVE_ACCOUNTS',
   resetCollectionAccessTypes: 'API_COLLECTIONS',
   createCustomRole: 'RBAC_FEATURE',
   updateCustomRole: 'RBAC_FEATURE',
@@ -58,12 +58,12 @@ const ENTITLEMENTS: Partial<Record<Action, string>> = {
 }
 
 /** Actions no API token may call, whatever its utility. */
-const NEVER_BY_TOKEN: readonly Action[] = ['inviteUsers', 'logout', 'addApiToken', 'deleteApiToken']
+const NEVER_BY_TOKEN: readonly Action[] = ['inviteMember', 'endSession', 'createApiToken', 'deleteApiToken']
 
 /** What BURP and CICD tokens may call; EXTERNAL_API tokens may call every other action. */
 export const TOKEN_ACTIONS: Record<Exclude<ApiTokenUtility, 'EXTERNAL_API'>, readonly Action[]> = {
-  BURP: ['readMe', 'applyAccessType', 'resetCollectionAccessTypes'],
-  CICD: ['readMe', 'applyAccessType', 'resetCollectionAccessTypes', 'refreshUsageDataForOrg'],
+  BURP: ['readSelf', 'applyAccessTypes', 'resetCollectionAccessTypes'],
+  CICD: ['readSelf', 'applyAccessTypes', 'resetCollectionAccessTypes', 'refreshUsage'],
 }
 
 const NO_ACCESS_MESSAGE =
@@ -76,9 +76,9 @@ const NO_ACCESS_MESSAGE =
 const denialOf = (p: Principal, action: Action, feature?: string): string | null => {
   const token = p.apiToken
   if (token) {
-    if (NEVER_BY_TOKEN.includes(action)) return `API tokens cannot call ${action}`
+    if (NEVER_BY_TOKEN.includes(action)) return `API tokens cannot ${describe(action)}`
     if (token.utility !== 'EXTERNAL_API' && !TOKEN_ACTIONS[token.utility].includes(action))
-      return `${token.utility} tokens cannot call ${action}`
+      return `${token.utility} tokens cannot ${describe(action)}`
   }
   if (p.kind === 'root') return null
   const rule: Rule = POLICY[action]
@@ -93,10 +93,40 @@ const denialOf = (p: Principal, action: Action, feature?: string): string | null
   return null
 }
 
+/** `createApiToken` → `create api token`, for messages. */
+const describe = (action: Action) => action.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)
+
+/**
+ * Records a refused attempt and throws the refusal: every check that says no (policy,
+ * hierarchy, issuer, last admin, throttles) goes through here, so each leaves an audit event.
+ */
+export const refuse = async (deps: Deps, p: Principal | null, action: string, error: AppError): Promise<never> => {
+  await audit(deps, p, { action, outcome: 'denied', detail: { reason: error.message } })
+  throw error
+}
+
 /** Fails closed: throws FORBIDDEN, and records the denied attempt, unless the action is allowed. */
 export const authorize = async (deps: Deps, p: Principal, action: Action, feature?: string): Promise<void> => {
   const denial = denialOf(p, action, feature)
   if (denial === null) return
-  await audit(deps, p, { action, outcome: 'denied', detail: { reason: denial } })
-  throw new AppError('FORBIDDEN', denial, { detailCode: denial === NO_ACCESS_MESSAGE ? 'NO_ACCESS' : undefined })
+  await refuse(
+    deps,
+    p,
+    action,
+    new AppError('FORBIDDEN', denial, { detailCode: denial === NO_ACCESS_MESSAGE ? 'NO_ACCESS' : undefined }),
+  )
+}
+
+/** `authorize`, for actions on a workspace: returns the workspace the request acts on. */
+export const authorizeIn = async (
+  deps: Deps,
+  p: Principal,
+  action: Action,
+  feature?: string,
+): Promise<WorkspaceAccess> => {
+  if (p.kind === 'root' && !p.workspace)
+    throw invalid('Root acts in one workspace at a time: send its id in the account header')
+  await authorize(deps, p, action, feature)
+  if (!p.workspace) throw invalid('This action needs a workspace: switch to one of yours first')
+  return p.workspace
 }

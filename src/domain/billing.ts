@@ -2,12 +2,12 @@ import { eq } from 'drizzle-orm'
 import { provisionCheckout, StiggError } from '../clients/stigg'
 import { organizations } from '../db/schema'
 import { audit } from './audit'
-import { authorize } from './authorize'
+import { authorizeIn } from './authorize'
+import { commit } from './commit'
 import { allowedUrl } from './config'
 import type { Deps } from './context'
 import { invalid, notFound, unavailable } from './errors'
 import type { Principal } from './principal'
-import { workspaceOf } from './principal'
 
 export type CheckoutRequest = {
   customerId: string
@@ -34,9 +34,8 @@ const returnUrl = (deps: Deps, field: string, value: string) => {
  * A Stigg checkout for the caller's organization. The customer id must be the organization's own
  * (its billing customer id, or its public id when it has none yet).
  */
-export const provisionSubscription = async (deps: Deps, p: Principal, input: CheckoutRequest) => {
-  await authorize(deps, p, 'provisionSubscription')
-  const ws = workspaceOf(p)
+export const startCheckout = async (deps: Deps, p: Principal, input: CheckoutRequest) => {
+  const ws = await authorizeIn(deps, p, 'startCheckout')
   const apiKey = deps.env.STIGG_API_KEY
   if (!apiKey) throw unavailable('billing is not configured')
   const period = input.billingPeriod.trim().toLowerCase()
@@ -50,29 +49,22 @@ export const provisionSubscription = async (deps: Deps, p: Principal, input: Che
     .where(eq(organizations.id, ws.organizationId))
   if (!org || input.customerId !== (org.customerId ?? org.publicId)) throw notFound('Customer not found')
 
+  // Recorded (and the caller re-checked) before the outside call, which cannot be undone.
+  await commit(deps, p, {
+    event: { action: 'startCheckout', targetType: 'plan', targetId: input.planId, detail: { billingPeriod } },
+    writes: [],
+  })
   try {
-    const result = await provisionCheckout(deps.config.stiggApiUrl, apiKey, {
+    return await provisionCheckout(deps.config.stiggApiUrl, apiKey, {
       customerId: input.customerId,
       planId: input.planId,
       billingPeriod,
       successUrl,
       cancelUrl,
     })
-    await audit(deps, p, {
-      action: 'provisionSubscription',
-      targetType: 'plan',
-      targetId: input.planId,
-      detail: { status: result.status },
-    })
-    return result
   } catch (err) {
     if (!(err instanceof StiggError)) throw err
-    await audit(deps, p, {
-      action: 'provisionSubscription',
-      outcome: 'failed',
-      targetType: 'plan',
-      targetId: input.planId,
-    })
+    await audit(deps, p, { action: 'startCheckout', outcome: 'failed', targetType: 'plan', targetId: input.planId })
     throw unavailable(err.message)
   }
 }

@@ -23,26 +23,19 @@ export type Deps = {
 
 const NO_META: RequestMeta = { ip: null, userAgent: null, requestId: null }
 
-/** Builds the services' dependencies for one request or one queue batch. */
+/** Builds the services' dependencies for one request or one queue batch; refuses a misconfigured deployment. */
 export const createDeps = (
   env: Env,
   meta: RequestMeta = NO_META,
   defer: (work: Promise<unknown>) => void = () => {},
-): Deps => {
-  let config: Config | undefined
-  return {
-    env,
-    db: createDb(env.DB),
-    // Parsed on first use, so that a mistyped variable fails only the routes that need it.
-    get config() {
-      config ??= configOf(env)
-      return config
-    },
-    meta,
-    now: () => new Date(),
-    defer,
-  }
-}
+): Deps => ({
+  env,
+  db: createDb(env.DB),
+  config: configOf(env),
+  meta,
+  now: () => new Date(),
+  defer,
+})
 
 /** Whether D1 answers: the health check. */
 export const checkDatabase = async (deps: Deps) => {

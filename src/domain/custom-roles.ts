@@ -1,10 +1,10 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm'
 import { apiCollections, customRoles, invitations, memberships } from '../db/schema'
-import { auditInsert } from './audit'
-import { authorize } from './authorize'
+import { authorizeIn, refuse } from './authorize'
+import { commit } from './commit'
 import type { Deps } from './context'
 import { conflict, forbidden, invalid, isUniqueViolation, notFound } from './errors'
-import { type Principal, roleIn, workspaceOf } from './principal'
+import { type Principal, roleIn } from './principal'
 import { accessibleScopes, isBuiltInRole, RESERVED_ROLE_NAMES } from './roles'
 
 export type CustomRoleInput = {
@@ -80,10 +80,14 @@ const workspaceAdmin = async (
   p: Principal,
   action: 'createCustomRole' | 'updateCustomRole' | 'deleteCustomRole',
 ) => {
-  await authorize(deps, p, action)
-  const ws = workspaceOf(p)
+  const ws = await authorizeIn(deps, p, action)
   if (accessibleScopes(ws.entitlements).some((scope) => roleIn(ws, scope) !== 'ADMIN'))
-    throw forbidden('Custom roles act in every product scope: only an ADMIN of every scope may change them')
+    await refuse(
+      deps,
+      p,
+      action,
+      forbidden('Custom roles act in every product scope: only an ADMIN of every scope may change them'),
+    )
   return ws
 }
 
@@ -115,22 +119,26 @@ export const createCustomRole = async (deps: Deps, p: Principal, input: CustomRo
   if (await findRole(deps, ws.id, name)) throw invalid(NAME_EXISTS)
   const fields = await validFields(deps, ws.id, input)
   await writeRole(() =>
-    deps.db.batch([
-      deps.db.insert(customRoles).values({
-        workspaceId: ws.id,
-        name,
-        ...fields,
-        allowedFeatures: input.allowedFeaturesForUser ?? [],
-        createdBy: p.publicId,
-        updatedBy: p.publicId,
-      }),
-      auditInsert(deps, p, {
+    commit(deps, p, {
+      event: {
         action: 'createCustomRole',
         targetType: 'customRole',
         targetId: name,
         detail: { baseRole: fields.baseRole },
-      }),
-    ]),
+      },
+      writes: [
+        deps.db.insert(customRoles).values({
+          workspaceId: ws.id,
+          name,
+          ...fields,
+          allowedFeatures: input.allowedFeaturesForUser ?? [],
+          createdBy: p.publicId,
+          updatedBy: p.publicId,
+        }),
+      ],
+      // Every principal of the workspace carries its custom roles.
+      affects: { workspaceIds: [ws.id] },
+    }),
   )
 }
 
@@ -140,22 +148,25 @@ export const updateCustomRole = async (deps: Deps, p: Principal, input: CustomRo
   if (!role) throw notFound('Role does not exist.')
   const fields = await validFields(deps, ws.id, input, role.id)
   await writeRole(() =>
-    deps.db.batch([
-      deps.db
-        .update(customRoles)
-        .set({
-          ...fields,
-          allowedFeatures: input.allowedFeaturesForUser ?? role.allowedFeatures,
-          updatedBy: p.publicId,
-        })
-        .where(eq(customRoles.id, role.id)),
-      auditInsert(deps, p, {
+    commit(deps, p, {
+      event: {
         action: 'updateCustomRole',
         targetType: 'customRole',
         targetId: role.name,
         detail: { from: role.baseRole, to: fields.baseRole },
-      }),
-    ]),
+      },
+      writes: [
+        deps.db
+          .update(customRoles)
+          .set({
+            ...fields,
+            allowedFeatures: input.allowedFeaturesForUser ?? role.allowedFeatures,
+            updatedBy: p.publicId,
+          })
+          .where(eq(customRoles.id, role.id)),
+      ],
+      affects: { workspaceIds: [ws.id] },
+    }),
   )
 }
 
@@ -175,8 +186,9 @@ export const deleteCustomRole = async (deps: Deps, p: Principal, rawName: string
     .where(eq(customRoles.id, role.id))
   if (held?.byMember) throw invalid('Role is associated with users. Cannot delete.')
   if (held?.byInvitation) throw invalid('Role is associated with pending invites. Cannot delete.')
-  await deps.db.batch([
-    deps.db.delete(customRoles).where(eq(customRoles.id, role.id)),
-    auditInsert(deps, p, { action: 'deleteCustomRole', targetType: 'customRole', targetId: name }),
-  ])
+  await commit(deps, p, {
+    event: { action: 'deleteCustomRole', targetType: 'customRole', targetId: name },
+    writes: [deps.db.delete(customRoles).where(eq(customRoles.id, role.id))],
+    affects: { workspaceIds: [ws.id] },
+  })
 }

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'METHOD_NOT_ALLOWED'
   | 'RATE_LIMITED'
   | 'UNAVAILABLE'
   | 'INTERNAL'
@@ -45,7 +46,7 @@ export const unauthenticated = (message = 'Authentication required') => new AppE
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message)
 export const notFound = (message: string) => new AppError('NOT_FOUND', message)
 export const conflict = (message: string) => new AppError('CONFLICT', message)
-export const rateLimited = (retryAfter: number, message = 'Too many requests, try again later') =>
+export const rateLimited = (retryAfter: number, message = `Too many requests: try again in ${retryAfter} seconds`) =>
   new AppError('RATE_LIMITED', message, { retryAfter })
 export const unavailable = (message: string) => new AppError('UNAVAILABLE', message)
 

@@ -4,6 +4,7 @@ import type { EmailMessage, JobMessage, JobType } from '../jobs/messages'
 import type { Deps } from './context'
 import { unavailable } from './errors'
 import { actorIdOf, type Principal } from './principal'
+import type { Affected } from './principals'
 
 export type Job = typeof jobs.$inferSelect
 
@@ -49,4 +50,11 @@ export const enqueue = async (deps: Deps, p: Principal | null, type: JobType) =>
   await job.insert
   await job.send()
   return job.id
+}
+
+/** Rewrites the principal copies of a change too large to rewrite within its request. */
+export const enqueueCopySync = async (deps: Deps, affects: Affected) => {
+  const job = prepareJob(deps, null, 'syncPrincipals', { payload: { affects } })
+  await job.insert
+  await job.send()
 }

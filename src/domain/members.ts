@@ -1,181 +1,341 @@
-import { and, eq } from 'drizzle-orm'
-import { apiTokens, invitations, logins, memberships, users } from '../db/schema'
-import { auditInsert } from './audit'
-import { authorize } from './authorize'
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/sqlite-core'
+import { named } from '../db/client'
+import { apiTokens, invitations, logins, memberships, type ScopeRoleMap, users } from '../db/schema'
+import { authorizeIn, refuse } from './authorize'
+import { type Check, commit } from './commit'
 import type { Deps } from './context'
 import { defaultInviteRole } from './custom-roles'
 import { forbidden, invalid, notFound } from './errors'
-import { type Principal, roleIn, workspaceOf } from './principal'
+import { type Principal, roleIn, type WorkspaceAccess } from './principal'
 import {
   accessibleScopes,
-  baseRoleOf,
+  type BaseRole,
+  type CustomRoles,
   canAssign,
+  effectiveRole,
+  effectiveRoleSql,
   GRANTABLE_SCOPES,
+  grantableBy,
+  hasScopeMap,
   invalidScope,
-  ROLE_HIERARCHY,
+  type Membership,
   resolveRole,
-  roleNameInScope,
+  roleHasAccess,
+  unknownRole,
 } from './roles'
 import { normalizeEmail } from './rules'
-import { dropHotCopies } from './sessions'
 
+/** How a surface names a member: the dashboard by email, REST and JSON:API by public id. */
+export type MemberRef = { email: string } | { publicId: string }
+
+/** A member of a workspace: the person, and what the membership grants. */
 export type Member = {
-  user: typeof users.$inferSelect
-  membership: typeof memberships.$inferSelect
+  user: { id: number; publicId: string; email: string; displayName: string | null }
+  membership: Membership & { id: number; updatedAt: Date }
 }
 
-/** A user of the workspace, by email; null when there is no such member. */
-export const findMember = async (deps: Deps, workspaceId: number, email: string): Promise<Member | null> => {
-  const [row] = await deps.db
-    .select({ user: users, membership: memberships })
+const memberColumns = {
+  user: named('user', { id: users.id, publicId: users.publicId, email: users.email, displayName: users.displayName }),
+  membership: named('membership', {
+    id: memberships.id,
+    role: memberships.role,
+    scopeRoles: memberships.scopeRoles,
+    updatedAt: memberships.updatedAt,
+  }),
+}
+
+const refWhere = (ref: MemberRef): SQL =>
+  'email' in ref ? eq(users.email, normalizeEmail(ref.email)) : eq(users.publicId, ref.publicId)
+
+/** The statement that finds a member (batch-safe: every column has a name of its own). */
+const memberQuery = (deps: Deps, workspaceId: number, ref: MemberRef) =>
+  deps.db
+    .select(memberColumns)
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.workspaceId, workspaceId), eq(users.email, normalizeEmail(email))))
-  return row ?? null
+    .where(and(eq(memberships.workspaceId, workspaceId), refWhere(ref)))
+
+/** Pending invitations a member issued in the workspace. */
+const issuedQuery = (deps: Deps, workspaceId: number, ref: MemberRef) =>
+  deps.db
+    .select({ id: invitations.id, scopeRoles: invitations.scopeRoles })
+    .from(invitations)
+    .innerJoin(users, eq(users.id, invitations.issuerUserId))
+    .where(and(eq(invitations.workspaceId, workspaceId), eq(invitations.status, 'pending'), refWhere(ref)))
+
+/** A user of the workspace; null when there is no such member. */
+export const findMember = async (deps: Deps, workspaceId: number, ref: MemberRef): Promise<Member | null> =>
+  (await memberQuery(deps, workspaceId, ref))[0] ?? null
+
+/** A member and the pending invitations they issued, in one round trip; a user outside the workspace is a 404. */
+const requireMemberAndIssued = async (deps: Deps, ws: WorkspaceAccess, ref: MemberRef) => {
+  const [[member], issued] = await deps.db.batch([memberQuery(deps, ws.id, ref), issuedQuery(deps, ws.id, ref)])
+  if (!member) throw notFound('User not found')
+  return { member, issued }
 }
 
-/** Like `findMember`, but a user outside the workspace is a 404. */
-export const requireMember = async (deps: Deps, workspaceId: number, email: string, message = 'User not found') => {
-  const member = await findMember(deps, workspaceId, email)
-  if (!member) throw notFound(message)
-  return member
-}
-
-const NOT_ON_YOURSELF = 'You cannot perform this action on yourself'
+export const NOT_ON_YOURSELF = 'You cannot perform this action on yourself'
 const MAY_NOT_MODIFY = "User doesn't have access to modify this role."
 
 const isSelf = (p: Principal, userId: number) => p.kind === 'user' && p.id === userId
 
+/** Scopes in which a membership grants anything. */
+const heldScopes = (m: Membership, custom: CustomRoles) =>
+  GRANTABLE_SCOPES.filter((s) => effectiveRole(m, s, custom).base !== 'NO_ACCESS')
+
 /**
- * Removes a user from the caller's workspace, and at once their sessions in it and their API
- * tokens for it; with no such member, withdraws a pending invitation to that address instead.
+ * Whether the caller stands at or above a member in every scope the member holds a role in:
+ * the rule for removing them, changing their roles, or resetting their password.
  */
-export const removeUser = async (deps: Deps, p: Principal, rawEmail: string) => {
-  await authorize(deps, p, 'removeUser')
-  const ws = workspaceOf(p)
-  const email = normalizeEmail(rawEmail)
-  const hierarchy = ROLE_HIERARCHY[ws.role]
-  const member = await findMember(deps, ws.id, email)
-  if (!member) {
-    const [invitation] = await deps.db
+export const mayManage = (ws: WorkspaceAccess, target: Membership) =>
+  heldScopes(target, ws.customRoles).every((s) =>
+    canAssign(roleIn(ws, s), effectiveRole(target, s, ws.customRoles).base),
+  )
+
+/** Whether a membership entitles its holder to invite these scope roles (root: `null`, always). */
+export const mayInvite = (issuer: Membership | null, scopeRoles: ScopeRoleMap, custom: CustomRoles) =>
+  Object.entries(scopeRoles).every(([scope, name]) => {
+    if (!issuer) return true
+    const mine = effectiveRole(issuer, scope, custom).base
+    const role = resolveRole(name, custom)
+    return !!role && roleHasAccess(mine, 'INVITE_MEMBERS', 'READ_WRITE') && canAssign(mine, role.base)
+  })
+
+const baseRoleSql = (scope: string) =>
+  effectiveRoleSql({ role: others.role, scopeRoles: others.scopeRoles, workspaceId: others.workspaceId }, scope).base
+const others = alias(memberships, 'others')
+
+/**
+ * No change may leave a scope of a workspace without an ADMIN: for each scope in which the member
+ * is ADMIN and will not be after the change, another person must be ADMIN there. Checked inside the
+ * change's batch, so two admins demoting each other at once cannot both succeed.
+ */
+const keepsAnAdmin = (ws: WorkspaceAccess, target: Member, after: Membership | null): Check[] =>
+  GRANTABLE_SCOPES.filter(
+    (s) =>
+      effectiveRole(target.membership, s, ws.customRoles).base === 'ADMIN' &&
+      (after === null || effectiveRole(after, s, ws.customRoles).base !== 'ADMIN'),
+  ).map((scope) => ({
+    reason: `last-admin-${scope}`,
+    holds: sql`EXISTS (SELECT 1 FROM ${others} WHERE ${others.workspaceId} = ${ws.id} AND ${others.id} <> ${target.membership.id} AND ${others.userId} IS NOT NULL AND ${baseRoleSql(scope)} = 'ADMIN')`,
+    refusal: invalid(
+      `This would leave the ${scope} scope of this workspace without an ADMIN: make someone else ADMIN there first`,
+    ),
+  }))
+
+/** Deletes a member's pending invitations that their new standing (null: none) no longer allows. */
+const revokeIssued = (
+  deps: Deps,
+  ws: WorkspaceAccess,
+  issued: { id: number; scopeRoles: ScopeRoleMap }[],
+  after: Membership | null,
+) => {
+  const dead = issued.filter((i) => !after || !mayInvite(after, i.scopeRoles, ws.customRoles)).map((i) => i.id)
+  return dead.length ? [deps.db.delete(invitations).where(inArray(invitations.id, dead))] : []
+}
+
+/** Refuses, unless the caller may manage the member (see `mayManage`). */
+const requireManageable = async (deps: Deps, p: Principal, ws: WorkspaceAccess, action: string, target: Member) => {
+  if (isSelf(p, target.user.id)) await refuse(deps, p, action, invalid(NOT_ON_YOURSELF))
+  if (!mayManage(ws, target.membership)) await refuse(deps, p, action, forbidden(MAY_NOT_MODIFY))
+}
+
+export type Removal = { kind: 'member'; member: Member } | { kind: 'invitation'; email: string }
+
+/**
+ * Removes a member from the caller's workspace, and at once their sessions in it, their API tokens
+ * for it and the invitations they issued there. Referenced by email, an address with no member
+ * but a pending invitation withdraws that invitation.
+ */
+export const removeMember = async (deps: Deps, p: Principal, ref: MemberRef): Promise<Removal> => {
+  const ws = await authorizeIn(deps, p, 'removeMember')
+  const [[member], issued, [invitation]] = await deps.db.batch([
+    memberQuery(deps, ws.id, ref),
+    issuedQuery(deps, ws.id, ref),
+    deps.db
       .select({ id: invitations.id })
       .from(invitations)
-      .where(and(eq(invitations.workspaceId, ws.id), eq(invitations.email, email)))
-    if (!invitation) throw invalid('User not found')
-    await deps.db.batch([
-      deps.db.delete(invitations).where(eq(invitations.id, invitation.id)),
-      auditInsert(deps, p, { action: 'removeUser', targetType: 'invitation', targetId: email }),
-    ])
-    return { userId: 0, hierarchy }
-  }
-  const userId = member.user.id
-  if (isSelf(p, userId)) throw invalid(NOT_ON_YOURSELF)
-  const [, sessions] = await deps.db.batch([
-    deps.db.delete(memberships).where(eq(memberships.id, member.membership.id)),
-    deps.db
-      .delete(logins)
-      .where(and(eq(logins.userId, userId), eq(logins.workspaceId, ws.id)))
-      .returning({ id: logins.id }),
-    deps.db.delete(apiTokens).where(and(eq(apiTokens.userId, userId), eq(apiTokens.workspaceId, ws.id))),
-    auditInsert(deps, p, { action: 'removeUser', targetType: 'user', targetId: member.user.publicId }),
+      .where(
+        and(
+          eq(invitations.workspaceId, ws.id),
+          eq(invitations.status, 'pending'),
+          eq(invitations.email, 'email' in ref ? normalizeEmail(ref.email) : ''),
+        ),
+      ),
   ])
-  // The rows are gone; dropping the KV copies stops the sessions here at once.
-  await dropHotCopies(
-    deps,
-    sessions.map((s) => s.id),
-  )
-  return { userId, hierarchy }
+  if (!member) {
+    if (!invitation || !('email' in ref)) throw 'email' in ref ? invalid('User not found') : notFound('User not found')
+    await commit(deps, p, {
+      event: { action: 'withdrawInvitation', targetType: 'invitation', targetId: normalizeEmail(ref.email) },
+      writes: [deps.db.delete(invitations).where(eq(invitations.id, invitation.id))],
+    })
+    return { kind: 'invitation', email: normalizeEmail(ref.email) }
+  }
+  await requireManageable(deps, p, ws, 'removeMember', member)
+  const userId = member.user.id
+  await commit(deps, p, {
+    event: { action: 'removeMember', targetType: 'user', targetId: member.user.publicId },
+    checks: keepsAnAdmin(ws, member, null),
+    writes: [
+      deps.db.delete(memberships).where(eq(memberships.id, member.membership.id)),
+      deps.db.delete(logins).where(and(eq(logins.userId, userId), eq(logins.workspaceId, ws.id))),
+      deps.db.delete(apiTokens).where(and(eq(apiTokens.userId, userId), eq(apiTokens.workspaceId, ws.id))),
+      ...revokeIssued(deps, ws, issued, null),
+    ],
+    affects: { userIds: [userId] },
+  })
+  return { kind: 'member', member }
 }
 
 /**
  * Changes a member's role. With a scope map, only the request scope's entry changes; without one
- * the role applies to every scope, so the caller must be able to assign both the member's current
- * role and the new one in every scope.
+ * the role applies to every scope. In each scope it touches, the caller must be able to assign
+ * both the member's current role and the new one.
  */
-export const makeAdmin = async (deps: Deps, p: Principal, input: { email: string; userRole: string }) => {
-  await authorize(deps, p, 'makeAdmin')
-  const ws = workspaceOf(p)
-  const target = await requireMember(deps, ws.id, input.email)
-  if (isSelf(p, target.user.id)) throw invalid(NOT_ON_YOURSELF)
-  const requested = resolveRole(input.userRole, ws.customRoles)
-  if (!requested) throw invalid('Invalid user role')
+export const changeMemberRole = async (deps: Deps, p: Principal, ref: MemberRef, roleName: string) => {
+  const ws = await authorizeIn(deps, p, 'changeMemberRole')
+  const { member, issued } = await requireMemberAndIssued(deps, ws, ref)
+  if (isSelf(p, member.user.id)) await refuse(deps, p, 'changeMemberRole', invalid(NOT_ON_YOURSELF))
+  const requested = resolveRole(roleName, ws.customRoles)
+  if (!requested) throw unknownRole('Invalid user role', roleName, ws.customRoles)
 
-  const { scopeRoles } = target.membership
-  const mapped = scopeRoles !== null && Object.keys(scopeRoles).length > 0
+  const { membership } = member
+  const mapped = hasScopeMap(membership)
   if (mapped && !accessibleScopes(ws.entitlements).includes(p.scope)) throw invalidScope(p.scope)
   for (const scope of mapped ? [p.scope] : GRANTABLE_SCOPES) {
     const mine = roleIn(ws, scope)
-    const current = baseRoleOf(roleNameInScope(target.membership, scope), ws.customRoles)
-    if (!canAssign(mine, current) || !canAssign(mine, requested.base)) throw forbidden(MAY_NOT_MODIFY)
+    const current = effectiveRole(membership, scope, ws.customRoles).base
+    if (!canAssign(mine, current) || !canAssign(mine, requested.base))
+      await refuse(deps, p, 'changeMemberRole', forbidden(mayNotModify(mine, ws.customRoles)))
   }
-  await deps.db.batch([
-    deps.db
-      .update(memberships)
-      .set({
-        ...(mapped ? { scopeRoles: { ...scopeRoles, [p.scope]: requested.name } } : { role: requested.name }),
-        updatedBy: p.publicId,
-      })
-      .where(eq(memberships.id, target.membership.id)),
-    auditInsert(deps, p, {
-      action: 'makeAdmin',
+  const after: Membership = mapped
+    ? { role: membership.role, scopeRoles: { ...membership.scopeRoles, [p.scope]: requested.name } }
+    : { role: requested.name, scopeRoles: membership.scopeRoles }
+  await commit(deps, p, {
+    event: {
+      action: 'changeMemberRole',
       targetType: 'user',
-      targetId: target.user.publicId,
-      detail: { scope: p.scope, from: roleNameInScope(target.membership, p.scope), to: requested.name },
-    }),
-  ])
+      targetId: member.user.publicId,
+      detail: { scope: p.scope, from: effectiveRole(membership, p.scope, ws.customRoles).name, to: requested.name },
+    },
+    checks: keepsAnAdmin(ws, member, after),
+    writes: [
+      deps.db
+        .update(memberships)
+        .set({ ...after, updatedBy: p.publicId })
+        .where(eq(memberships.id, membership.id)),
+      ...revokeIssued(deps, ws, issued, after),
+    ],
+    affects: { userIds: [member.user.id] },
+  })
 }
+
+const mayNotModify = (mine: BaseRole, custom: CustomRoles) =>
+  `${MAY_NOT_MODIFY} Roles you may assign here: ${grantableBy(mine, custom).join(', ') || 'none'}`
 
 /**
  * Replaces a member's scope-role map (a scope left out, or set to NO_ACCESS, is revoked). In every
  * scope it changes, the caller must be able to assign both the member's current role and the new
  * one, judged by the caller's own role in that scope, so nobody raises anyone, themselves
- * included, above their own standing. An empty map grants the default invite role everywhere.
+ * included, above their own standing. An empty map grants the default invite role (else MEMBER)
+ * in every scope the workspace may grant.
  */
-export const updateUserScopeRoleMapping = async (
+export const setMemberScopeRoles = async (
   deps: Deps,
   p: Principal,
-  input: { email: string; scopeRoleMapping: Record<string, string> },
+  ref: MemberRef,
+  requested: Record<string, string>,
 ) => {
-  await authorize(deps, p, 'updateUserScopeRoleMapping')
-  const ws = workspaceOf(p)
-  const target = await requireMember(deps, ws.id, input.email)
+  const ws = await authorizeIn(deps, p, 'setMemberScopeRoles')
+  const { member, issued } = await requireMemberAndIssued(deps, ws, ref)
   const accessible = accessibleScopes(ws.entitlements)
-  let requested = input.scopeRoleMapping
-  if (Object.keys(requested).length === 0) {
+  let wanted = requested
+  if (Object.keys(wanted).length === 0) {
     const role = (await defaultInviteRole(deps, ws.id)) ?? 'MEMBER'
-    requested = Object.fromEntries(accessible.map((s) => [s, role]))
+    wanted = Object.fromEntries(accessible.map((s) => [s, role]))
   }
 
   const mapping: Record<string, string> = {}
-  for (const [scope, roleName] of Object.entries(requested)) {
+  for (const [scope, roleName] of Object.entries(wanted)) {
     if (!(GRANTABLE_SCOPES as readonly string[]).includes(scope)) throw invalidScope(scope)
     if (roleName.trim().toUpperCase() === 'NO_ACCESS') {
       mapping[scope] = 'NO_ACCESS'
       continue
     }
     const role = resolveRole(roleName, ws.customRoles)
-    if (!role) throw invalid(`Invalid role: ${roleName}`)
+    if (!role) throw unknownRole('Invalid role', roleName, ws.customRoles)
     if (!accessible.includes(scope)) throw invalidScope(scope)
-    if (!canAssign(roleIn(ws, scope), role.base)) throw forbidden(MAY_NOT_MODIFY)
+    const mine = roleIn(ws, scope)
+    if (!canAssign(mine, role.base))
+      await refuse(deps, p, 'setMemberScopeRoles', forbidden(mayNotModify(mine, ws.customRoles)))
     mapping[scope] = role.name
   }
+  const after: Membership = { role: member.membership.role, scopeRoles: mapping }
   for (const scope of GRANTABLE_SCOPES) {
-    const before = roleNameInScope(target.membership, scope)
-    const current = baseRoleOf(before, ws.customRoles)
-    const changed = before !== (mapping[scope] ?? 'NO_ACCESS')
-    if (changed && current !== 'NO_ACCESS' && !canAssign(roleIn(ws, scope), current)) throw forbidden(MAY_NOT_MODIFY)
+    const before = effectiveRole(member.membership, scope, ws.customRoles)
+    const changed = before.name !== effectiveRole(after, scope, ws.customRoles).name
+    const mine = roleIn(ws, scope)
+    if (changed && before.base !== 'NO_ACCESS' && !canAssign(mine, before.base))
+      await refuse(deps, p, 'setMemberScopeRoles', forbidden(mayNotModify(mine, ws.customRoles)))
   }
 
-  await deps.db.batch([
-    deps.db
-      .update(memberships)
-      .set({ scopeRoles: mapping, updatedBy: p.publicId })
-      .where(eq(memberships.id, target.membership.id)),
-    auditInsert(deps, p, {
-      action: 'updateUserScopeRoleMapping',
+  await commit(deps, p, {
+    event: {
+      action: 'setMemberScopeRoles',
       targetType: 'user',
-      targetId: target.user.publicId,
-      detail: { from: target.membership.scopeRoles, to: mapping },
-    }),
-  ])
+      targetId: member.user.publicId,
+      detail: { from: member.membership.scopeRoles, to: mapping },
+    },
+    checks: keepsAnAdmin(ws, member, after),
+    writes: [
+      deps.db
+        .update(memberships)
+        .set({ scopeRoles: mapping, updatedBy: p.publicId })
+        .where(eq(memberships.id, member.membership.id)),
+      ...revokeIssued(deps, ws, issued, after),
+    ],
+    affects: { userIds: [member.user.id] },
+  })
+}
+
+/**
+ * Refuses unless the caller may act on the user's password, which is global to the user: in every
+ * workspace the user belongs to, the caller must be a member with ADMIN in some scope, and stand
+ * at or above the user in every scope the user holds a role in.
+ */
+export const requireManagesEverywhere = async (deps: Deps, p: Principal, userId: number, action: string) => {
+  if (p.kind === 'root') return
+  const caller = alias(memberships, 'caller')
+  const rows = await deps.db
+    .select({
+      target: named('target', { role: memberships.role, scopeRoles: memberships.scopeRoles }),
+      caller: named('caller', { role: caller.role, scopeRoles: caller.scopeRoles }),
+      customRoles: sql<string>`(SELECT json_group_object(name, base_role) FROM custom_roles WHERE workspace_id = ${memberships.workspaceId})`,
+    })
+    .from(memberships)
+    .leftJoin(caller, and(eq(caller.workspaceId, memberships.workspaceId), eq(caller.userId, p.id ?? -1)))
+    .where(eq(memberships.userId, userId))
+  const everywhere = rows.every((row) => {
+    if (row.caller.role === null) return false
+    const custom: CustomRoles = new Map(Object.entries(JSON.parse(row.customRoles ?? '{}') as Record<string, string>))
+    const mine = { role: row.caller.role, scopeRoles: row.caller.scopeRoles }
+    const theirs = { role: row.target.role, scopeRoles: row.target.scopeRoles }
+    const adminSomewhere = GRANTABLE_SCOPES.some((s) => effectiveRole(mine, s, custom).base === 'ADMIN')
+    return (
+      adminSomewhere &&
+      heldScopes(theirs, custom).every((s) =>
+        canAssign(effectiveRole(mine, s, custom).base, effectiveRole(theirs, s, custom).base),
+      )
+    )
+  })
+  if (!everywhere)
+    await refuse(
+      deps,
+      p,
+      action,
+      forbidden(
+        "A password belongs to the user in every workspace: only an admin of each of the user's workspaces, at or above the user's role in every scope, may reset it",
+      ),
+    )
 }

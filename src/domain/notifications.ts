@@ -1,6 +1,6 @@
 import { pushSubscriptions } from '../db/schema'
-import { auditInsert } from './audit'
 import { authorize } from './authorize'
+import { commit } from './commit'
 import type { Deps } from './context'
 import { invalid } from './errors'
 import type { Principal } from './principal'
@@ -9,8 +9,8 @@ import { userIdOf } from './principal'
 export type PushSubscription = { endpoint: string; keys: { p256dh: string; auth: string } }
 
 /** Stores the browser's Push API subscription of the caller, replacing an earlier one. */
-export const saveSubscription = async (deps: Deps, p: Principal, subscription: PushSubscription) => {
-  await authorize(deps, p, 'saveSubscription')
+export const savePushSubscription = async (deps: Deps, p: Principal, subscription: PushSubscription) => {
+  await authorize(deps, p, 'savePushSubscription')
   const userId = userIdOf(p)
   let endpoint: URL
   try {
@@ -20,11 +20,14 @@ export const saveSubscription = async (deps: Deps, p: Principal, subscription: P
   }
   if (endpoint.protocol !== 'https:') throw invalid('subscription.endpoint must be an https URL')
   const values = { endpoint: endpoint.toString(), p256dh: subscription.keys.p256dh, auth: subscription.keys.auth }
-  await deps.db.batch([
-    deps.db
-      .insert(pushSubscriptions)
-      .values({ userId, ...values })
-      .onConflictDoUpdate({ target: pushSubscriptions.userId, set: { ...values, updatedAt: deps.now() } }),
-    auditInsert(deps, p, { action: 'saveSubscription', targetType: 'pushSubscription', targetId: p.publicId }),
-  ])
+  await commit(deps, p, {
+    event: { action: 'savePushSubscription', targetType: 'pushSubscription', targetId: p.publicId },
+    writes: [
+      deps.db
+        .insert(pushSubscriptions)
+        .values({ userId, ...values })
+        .onConflictDoUpdate({ target: pushSubscriptions.userId, set: { ...values, updatedAt: deps.now() } }),
+    ],
+    credentialOnly: true,
+  })
 }

@@ -1,8 +1,40 @@
-import type { ScopeRoleMap } from '../db/schema'
 import { invalid } from './errors'
-import { type BaseRole, baseRoleOf, roleNameInScope, type Scope } from './roles'
+import { type BaseRole, type CustomRoles, effectiveRole, type Membership, REQUEST_SCOPES, type Scope } from './roles'
 
 export type ApiTokenUtility = 'BURP' | 'CICD' | 'EXTERNAL_API'
+
+/** A person's profile, as every surface shows it. */
+export type UserProfile = {
+  id: number
+  publicId: string
+  email: string
+  givenName: string | null
+  familyName: string | null
+  displayName: string | null
+  enabled: boolean
+  createdAt: Date
+  createdBy: string | null
+  updatedAt: Date
+  updatedBy: string | null
+}
+
+export type ServiceAccountProfile = {
+  id: number
+  publicId: string
+  organizationId: number
+  username: string
+  description: string | null
+  createdAt: Date
+  createdBy: string | null
+  updatedAt: Date
+  updatedBy: string | null
+}
+
+/** Who the caller is: exactly one of root, a user, or a service account. */
+export type Identity =
+  | { kind: 'root' }
+  | { kind: 'user'; user: UserProfile }
+  | { kind: 'serviceAccount'; serviceAccount: ServiceAccountProfile }
 
 /** The caller's standing in the workspace the request acts on. */
 export type WorkspaceAccess = {
@@ -15,10 +47,16 @@ export type WorkspaceAccess = {
   /** The organization's plan features; an empty map means every feature. */
   entitlements: Record<string, boolean>
   /** The caller's membership; null for root, who is ADMIN in every scope. */
-  membership: { role: string; scopeRoles: ScopeRoleMap | null } | null
+  membership: Membership | null
   /** The workspace's custom roles: name → base role. */
-  customRoles: ReadonlyMap<string, string>
+  customRoles: CustomRoles
 }
+
+/** The credential a request came with. */
+export type Credential =
+  | { kind: 'session'; loginId: string }
+  | { kind: 'apiToken'; id: number; keyHash: string; utility: ApiTokenUtility }
+  | { kind: 'root' }
 
 /** Who is calling. Services take it explicitly and decide what it may do. */
 export type Principal = {
@@ -27,8 +65,10 @@ export type Principal = {
   id: number | null
   publicId: string | null
   email: string | null
+  identity: Identity
   scope: Scope
   workspace: WorkspaceAccess | null
+  credential: Credential
   /** The session the request came with, if any. */
   loginId: string | null
   apiToken: { id: number; utility: ApiTokenUtility } | null
@@ -39,12 +79,22 @@ export const actorIdOf = (p: Principal | null) => (p ? (p.kind === 'root' ? 'roo
 
 /** The caller's base role in any scope of the workspace, not only the request's. */
 export const roleIn = (ws: WorkspaceAccess, scope: string): BaseRole =>
-  ws.membership ? baseRoleOf(roleNameInScope(ws.membership, scope), ws.customRoles) : 'ADMIN'
+  ws.membership ? effectiveRole(ws.membership, scope, ws.customRoles).base : 'ADMIN'
 
-/** The workspace a request acts on; root names one with the `account` header. */
-export const workspaceOf = (p: Principal): WorkspaceAccess => {
-  if (!p.workspace) throw invalid('This action needs a workspace: send its id in the account header')
-  return p.workspace
+/** The caller's base role in every request scope, in a fixed order: what a write re-checks in D1. */
+export const roleVector = (membership: Membership | null, custom: CustomRoles) =>
+  REQUEST_SCOPES.map((s) => effectiveRole(membership, s, custom).base).join(',')
+
+/** The caller's standing in a workspace, for the request's scope. */
+export const workspaceAccess = (
+  ws: { id: number; organizationId: number; entitlements: Record<string, boolean>; customRoles: CustomRoles },
+  membership: Membership | null,
+  scope: Scope,
+): WorkspaceAccess => {
+  const { name, base } = membership
+    ? effectiveRole(membership, scope, ws.customRoles)
+    : { name: 'ADMIN', base: 'ADMIN' as const }
+  return { ...ws, roleName: name, role: base, membership }
 }
 
 /** The calling user's id; service accounts and root have no user. */

@@ -1,4 +1,5 @@
-import type { ScopeRoleMap } from '../db/schema'
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm'
+import { customRoles, type ScopeRoleMap } from '../db/schema'
 import { invalid } from './errors'
 
 export const BUILT_IN_ROLES = [
@@ -50,20 +51,47 @@ export const canAssign = (assigner: BaseRole, role: BaseRole) => ROLE_HIERARCHY[
 /** Every grantable scope mapped to one role: what a workspace creator or bootstrap admin gets. */
 export const allScopes = (role: string): ScopeRoleMap => Object.fromEntries(GRANTABLE_SCOPES.map((s) => [s, role]))
 
+/** A membership's grant: a role for every scope, or a role per scope when the map is not empty. */
+export type Membership = { role: string; scopeRoles: ScopeRoleMap | null }
+
+/** Custom role name (upper-cased) → the built-in role it acts as. */
+export type CustomRoles = ReadonlyMap<string, string>
+
+export const hasScopeMap = (m: Membership) => m.scopeRoles !== null && Object.keys(m.scopeRoles).length > 0
+
 /**
- * The role name a membership holds in a scope: the scope map wins when present (a scope missing
- * from it is NO_ACCESS), otherwise the membership's role applies to every scope.
+ * The one rule for what a member may do in a scope: the scope map wins when present (a scope
+ * missing from it is NO_ACCESS), otherwise the membership's role applies to every scope; a custom
+ * role acts as its base role; no membership, or an unknown name, is NO_ACCESS (fail closed).
+ * `effectiveRoleSql` below is the same rule in SQL.
  */
-export const roleNameInScope = (m: { role: string; scopeRoles: ScopeRoleMap | null }, scope: string): string => {
-  if (m.scopeRoles && Object.keys(m.scopeRoles).length > 0) return m.scopeRoles[scope] ?? 'NO_ACCESS'
-  return m.role
+export const effectiveRole = (
+  m: Membership | null,
+  scope: string,
+  custom: CustomRoles,
+): { name: string; base: BaseRole } => {
+  if (!m) return { name: 'NO_ACCESS', base: 'NO_ACCESS' }
+  const name = hasScopeMap(m) ? (m.scopeRoles?.[scope] ?? 'NO_ACCESS') : m.role
+  if (isBuiltInRole(name)) return { name, base: name }
+  const base = custom.get(name.toUpperCase())
+  return { name, base: base && isBuiltInRole(base) ? base : 'NO_ACCESS' }
 }
 
-/** Resolves a role name to its base role; an unknown name resolves to NO_ACCESS (fail closed). */
-export const baseRoleOf = (name: string, customRoles: ReadonlyMap<string, string>): BaseRole => {
-  if (isBuiltInRole(name)) return name
-  const base = customRoles.get(name.toUpperCase())
-  return base && isBuiltInRole(base) ? base : 'NO_ACCESS'
+/**
+ * `effectiveRole` as SQL over a membership row (its `role`, `scope_roles` and `workspace_id`
+ * columns, which may be NULL for no membership): the role name, and the base role it acts as.
+ */
+export const effectiveRoleSql = (
+  m: { role: SQLWrapper; scopeRoles: SQLWrapper; workspaceId: SQLWrapper },
+  scope: string,
+): { name: SQL<string>; base: SQL<BaseRole> } => {
+  const name = sql<string>`(CASE WHEN ${m.scopeRoles} IS NOT NULL AND ${m.scopeRoles} <> '{}' THEN coalesce(json_extract(${m.scopeRoles}, ${`$.${scope}`}), 'NO_ACCESS') ELSE coalesce(${m.role}, 'NO_ACCESS') END)`
+  const builtIn = sql.join(
+    BUILT_IN_ROLES.map((r) => sql`${r}`),
+    sql`, `,
+  )
+  const base = sql<BaseRole>`(CASE WHEN ${name} IN (${builtIn}) THEN ${name} ELSE coalesce((SELECT ${customRoles.baseRole} FROM ${customRoles} WHERE ${customRoles.workspaceId} = ${m.workspaceId} AND ${customRoles.name} = ${name}), 'NO_ACCESS') END)`
+  return { name, base }
 }
 
 // Feature access per role (Akto's permission matrix). ADMIN_ACTIONS is decided by base role alone.
@@ -142,15 +170,15 @@ export const resolveRole = (
   return base && isBuiltInRole(base) ? { name: upper, base } : null
 }
 
+/** Whether the plan grants a feature; an empty plan grants every feature. */
+export const hasFeature = (entitlements: Record<string, boolean>, feature: string) =>
+  Object.keys(entitlements).length === 0 || entitlements[feature] === true
+
 /**
  * Scopes a workspace may grant, from its organization's plan: API always; AGENTIC and DAST when
  * their features are granted; ENDPOINT unless the plan lists it as not granted. An empty plan
  * grants everything.
  */
-/** Whether the plan grants a feature; an empty plan grants every feature. */
-export const hasFeature = (entitlements: Record<string, boolean>, feature: string) =>
-  Object.keys(entitlements).length === 0 || entitlements[feature] === true
-
 export const accessibleScopes = (entitlements: Record<string, boolean>): readonly string[] => {
   if (Object.keys(entitlements).length === 0) return GRANTABLE_SCOPES
   return GRANTABLE_SCOPES.filter(
@@ -165,3 +193,15 @@ export const accessibleScopes = (entitlements: Record<string, boolean>): readonl
 /** The refusal for a scope the workspace cannot grant, in the dashboard's words. */
 export const invalidScope = (scope: string) =>
   invalid(`Invalid product scope: user account does not have access to this scope${scope}`)
+
+/** The refusal for a role name that does not exist in the workspace, listing those that do. */
+export const unknownRole = (message: string, name: string, custom: CustomRoles) =>
+  invalid(
+    `${message}: ${name.trim() || '(empty)'}. Valid roles: ${[...BUILT_IN_ROLES.filter((r) => r !== 'NO_ACCESS'), ...custom.keys()].join(', ')}`,
+  )
+
+/** The roles a base role may grant, for messages. */
+export const grantableBy = (role: BaseRole, custom: CustomRoles) => [
+  ...ROLE_HIERARCHY[role].filter((r) => r !== 'NO_ACCESS'),
+  ...[...custom].filter(([, base]) => isBuiltInRole(base) && canAssign(role, base)).map(([name]) => name),
+]

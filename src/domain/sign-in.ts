@@ -2,13 +2,14 @@ import { asc, eq, sql } from 'drizzle-orm'
 import { newPublicId, safeEqual } from '../auth/crypto'
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords'
 import { memberships, organizations, users, workspaces } from '../db/schema'
-import { auditInsert } from './audit'
+import { audit } from './audit'
+import { commit } from './commit'
 import type { Deps } from './context'
 import { conflict, invalid, isUniqueViolation, unauthenticated } from './errors'
 import { allScopes } from './roles'
 import { normalizeEmail, validEmail, validOrganizationName, validUsername } from './rules'
-import { cacheSession, newSession, userPrincipal } from './sessions'
-import { limitBurst } from './throttle'
+import { newSession } from './sessions'
+import { limitSignIn } from './throttle'
 
 /** The first workspace's id; later ones count up from it. */
 export const FIRST_WORKSPACE_ID = 1_000_000
@@ -44,39 +45,41 @@ export const bootstrap = async (deps: Deps, input: BootstrapInput, bearer: strin
   const orgId = sql`(SELECT id FROM organizations WHERE public_id = ${orgPublicId})`
   const passwordHash = await hashPassword(password, deps.env.PASSWORD_PEPPER)
   try {
-    await deps.db.batch([
-      deps.db.insert(organizations).values({ publicId: orgPublicId, name: orgName, createdBy: userPublicId }),
-      deps.db.insert(workspaces).values({
-        id: FIRST_WORKSPACE_ID,
-        organizationId: orgId,
-        name: orgName,
-        createdBy: userPublicId,
-      }),
-      deps.db.insert(users).values({
-        publicId: userPublicId,
-        email,
-        displayName,
-        passwordHash,
-        joinedAt: now,
-        createdBy: userPublicId,
-        updatedBy: userPublicId,
-      }),
-      deps.db.insert(memberships).values({
-        workspaceId: FIRST_WORKSPACE_ID,
-        userId,
-        role: 'ADMIN',
-        scopeRoles: allScopes('ADMIN'),
-        createdBy: userPublicId,
-      }),
-      auditInsert(deps, null, {
+    await commit(deps, null, {
+      event: {
         action: 'bootstrap',
         targetType: 'user',
         targetId: userPublicId,
         workspaceId: FIRST_WORKSPACE_ID,
         organizationId: null,
         detail: { email, organization: orgName },
-      }),
-    ])
+      },
+      writes: [
+        deps.db.insert(organizations).values({ publicId: orgPublicId, name: orgName, createdBy: userPublicId }),
+        deps.db.insert(workspaces).values({
+          id: FIRST_WORKSPACE_ID,
+          organizationId: orgId,
+          name: orgName,
+          createdBy: userPublicId,
+        }),
+        deps.db.insert(users).values({
+          publicId: userPublicId,
+          email,
+          displayName,
+          passwordHash,
+          joinedAt: now,
+          createdBy: userPublicId,
+          updatedBy: userPublicId,
+        }),
+        deps.db.insert(memberships).values({
+          workspaceId: FIRST_WORKSPACE_ID,
+          userId,
+          role: 'ADMIN',
+          scopeRoles: allScopes('ADMIN'),
+          createdBy: userPublicId,
+        }),
+      ],
+    })
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('Already bootstrapped: sign in instead')
     throw err
@@ -91,15 +94,15 @@ export const bootstrap = async (deps: Deps, input: BootstrapInput, bearer: strin
 const BAD_CREDENTIALS = 'Invalid email or password'
 
 /** Email and password sign-in. Unknown email and wrong password fail alike, in similar time. */
-export const login = async (deps: Deps, input: { email: string; password: string }) => {
+export const signIn = async (deps: Deps, input: { email: string; password: string }) => {
   const email = normalizeEmail(input.email)
-  await limitBurst(deps, [`login:ip:${deps.meta.ip ?? 'unknown'}`, `login:email:${email}`])
+  await limitSignIn(deps, email)
   const [user] = await deps.db.select().from(users).where(eq(users.email, email))
   const pepper = deps.env.PASSWORD_PEPPER
   const { ok, needsRehash } = await verifyPassword(input.password, user?.passwordHash ?? null, pepper)
   if (!user || !ok || !user.enabled) {
-    await auditInsert(deps, null, {
-      action: 'login',
+    await audit(deps, null, {
+      action: 'signIn',
       outcome: 'failed',
       targetType: 'user',
       targetId: user?.publicId ?? null,
@@ -116,7 +119,7 @@ export const login = async (deps: Deps, input: { email: string; password: string
   return startSession(deps, user, first?.workspaceId ?? null, needsRehash ? input.password : null)
 }
 
-/** Opens a session for a signed-in user, records it, and returns the token. */
+/** Opens a session for a signed-in user, records it with its principal copy, and returns the token. */
 export const startSession = async (
   deps: Deps,
   user: { id: number; publicId: string; email: string },
@@ -124,23 +127,20 @@ export const startSession = async (
   rehashPassword: string | null = null,
 ) => {
   const session = await newSession(deps, user, workspaceId)
-  const actor = userPrincipal(user, null, 'API', { loginId: session.loginId, apiToken: null })
-  await deps.db.batch([
-    session.insert,
-    auditInsert(deps, actor, { action: 'login', targetType: 'login', targetId: session.loginId, workspaceId }),
-    ...(rehashPassword === null
-      ? []
-      : [
-          deps.db
-            .update(users)
-            .set({ passwordHash: await hashPassword(rehashPassword, deps.env.PASSWORD_PEPPER) })
-            .where(eq(users.id, user.id)),
-        ]),
-  ])
-  await cacheSession(deps, session.loginId, {
-    userId: user.id,
-    workspaceId,
-    expiresAt: session.expiresAt.getTime(),
+  await commit(deps, null, {
+    event: { action: 'signIn', actor: user, targetType: 'login', targetId: session.loginId, workspaceId },
+    writes: [
+      session.insert,
+      ...(rehashPassword === null
+        ? []
+        : [
+            deps.db
+              .update(users)
+              .set({ passwordHash: await hashPassword(rehashPassword, deps.env.PASSWORD_PEPPER) })
+              .where(eq(users.id, user.id)),
+          ]),
+    ],
+    affects: { loginIds: [session.loginId] },
   })
   return { token: session.token, expiresAt: session.expiresAt, user: { id: user.publicId, email: user.email } }
 }

@@ -2,54 +2,78 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { safeEqual, sha256 } from '../auth/crypto'
 import { audit } from '../domain/audit'
-import { forbidden, unauthenticated } from '../domain/errors'
+import { refuse } from '../domain/authorize'
+import { AppError, forbidden, unauthenticated } from '../domain/errors'
 import type { Principal } from '../domain/principal'
-import { parseScope } from '../domain/roles'
-import { principalFromApiKey, principalFromSession, rootPrincipal } from '../domain/sessions'
+import { principalOfApiKey, rootPrincipal } from '../domain/principals'
+import { parseScope, type Scope } from '../domain/roles'
+import { looksLikeSessionToken, principalFromSessionToken } from '../domain/sessions'
 import type { AppEnv } from './env'
 
 export const SESSION_COOKIE = 'session'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
- * Finds who is calling, from `X-API-KEY`, `Authorization: Bearer` (a session token or the root
- * token), the `access-token` header, or the session cookie, and sets `c.var.principal`.
- * State-changing requests re-check the session in D1; `readOnly` routes (RPC reads sent as POST)
- * may use the KV copy.
+ * Finds who is calling and sets `c.var.principal`, from (in this order) `X-API-KEY`,
+ * `Authorization: Bearer` (the root token, a session token, or an API key), the `access-token`
+ * header, or the session cookie. Reads cost one KV get; writes re-check the caller in D1 within
+ * their own batch (see domain/commit.ts).
  */
-export const authenticate =
-  (options: { readOnly?: boolean } = {}): MiddlewareHandler<AppEnv> =>
-  async (c, next) => {
-    c.set('principal', await resolvePrincipal(c, options.readOnly ?? SAFE_METHODS.has(c.req.method)))
-    await next()
-  }
+export const authenticate = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  c.set('principal', await resolvePrincipal(c))
+  await next()
+}
 
-const resolvePrincipal = async (c: Context<AppEnv>, readOnly: boolean): Promise<Principal> => {
+const resolvePrincipal = async (c: Context<AppEnv>): Promise<Principal> => {
   const deps = c.var.deps
   const scope = parseScope(c.req.header('x-context-source'))
 
   const apiKey = c.req.header('x-api-key')
-  if (apiKey) return principalFromApiKey(deps, await sha256(apiKey), scope)
+  if (apiKey) return byApiKey(c, apiKey, scope)
 
   const bearer = bearerOf(c)
-  const root = deps.env.ROOT_TOKEN
-  // A short root token would be guessable: it is ignored (and the bearer read as a session).
-  if (bearer && root && root.length >= 32 && (await safeEqual(bearer, root))) {
-    const workspaceId = Number.parseInt(c.req.header('account') ?? '', 10)
-    const p = await rootPrincipal(deps, Number.isInteger(workspaceId) ? workspaceId : null, scope)
-    deps.defer(audit(deps, p, { action: 'root.request', detail: { method: c.req.method, path: c.req.path } }))
-    return p
+  if (bearer) {
+    const root = deps.env.ROOT_TOKEN
+    // A short root token would be guessable: it is ignored.
+    if (root && root.length >= 32 && (await safeEqual(bearer, root))) {
+      const workspaceId = Number.parseInt(c.req.header('account') ?? '', 10)
+      const p = await rootPrincipal(deps, Number.isInteger(workspaceId) ? workspaceId : null, scope)
+      deps.defer(audit(deps, p, { action: 'root.request', detail: { method: c.req.method, path: c.req.path } }))
+      return p
+    }
+    // REST clients send API keys as bearer tokens; session tokens are JWTs.
+    if (!looksLikeSessionToken(bearer)) return byApiKey(c, bearer, scope)
+    return principalFromSessionToken(deps, bearer, scope)
   }
 
-  const headerToken = bearer ?? c.req.header('access-token')
-  if (headerToken) return principalFromSession(deps, headerToken, scope, !readOnly)
+  const accessToken = c.req.header('access-token')
+  if (accessToken) return principalFromSessionToken(deps, accessToken, scope)
 
   const cookieToken = getCookie(c, SESSION_COOKIE, 'host')
   if (cookieToken) {
-    if (!SAFE_METHODS.has(c.req.method)) checkSameOrigin(c)
-    return principalFromSession(deps, cookieToken, scope, !readOnly)
+    if (!SAFE_METHODS.has(c.req.method)) await checkSameOrigin(c)
+    return principalFromSessionToken(deps, cookieToken, scope)
   }
   throw unauthenticated()
+}
+
+/** An API key's owner; a key that names nothing (a wrong key, or a wrong root token) is recorded. */
+const byApiKey = async (c: Context<AppEnv>, key: string, scope: Scope) => {
+  try {
+    return await principalOfApiKey(c.var.deps, await sha256(key), scope)
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
+      const deps = c.var.deps
+      deps.defer(
+        audit(deps, null, {
+          action: 'authenticate',
+          outcome: 'denied',
+          detail: { reason: 'unknown API key or root token', prefix: key.slice(0, 4), path: c.req.path },
+        }),
+      )
+    }
+    throw err
+  }
 }
 
 /** The token of an `Authorization: Bearer` header. */
@@ -60,14 +84,19 @@ export const bearerOf = (c: Context<AppEnv>) =>
  * CSRF protection for cookie-authenticated writes: the browser must say it came from this
  * service or from the dashboard at APP_ORIGIN.
  */
-const checkSameOrigin = (c: Context<AppEnv>) => {
+const checkSameOrigin = async (c: Context<AppEnv>) => {
   const origin = c.req.header('origin')
   if (origin) {
     if ([new URL(c.req.url).origin, c.var.deps.config.appOrigin].includes(origin)) return
   } else if (['same-origin', 'none'].includes(c.req.header('sec-fetch-site') ?? '')) {
     return
   }
-  throw forbidden('Cross-site request refused: the Origin of a cookie-authenticated request must be this service')
+  await refuse(
+    c.var.deps,
+    null,
+    'authenticate',
+    forbidden('Cross-site request refused: the Origin of a cookie-authenticated request must be this service'),
+  )
 }
 
 /** The principal that `authenticate` set; a route without it is a programming error. */

@@ -15,19 +15,32 @@ const SECURITY: Record<string, string[]>[] = [
  */
 export const EmailAddress = z.string().max(320).openapi({ format: 'email', example: 'alice@example.com' })
 
-/** Spread into a route: documents its security and enforces it with the same declaration. */
-export const secured = (options: { readOnly?: boolean } = {}) => ({
+/** The headers that choose what an authenticated request acts on. */
+export const ContextHeaders = z.object({
+  account: z.string().max(20).optional().openapi({
+    description: 'Root only: the id of the workspace to act in (other callers act in their session or token workspace)',
+    example: '1000000',
+  }),
+  'x-context-source': z.string().max(20).optional().openapi({
+    description:
+      "The product scope whose role applies: API (default), AGENTIC, ENDPOINT, DAST, MCP or GEN_AI. A member's scope map decides their role in it.",
+    example: 'API',
+  }),
+})
+
+/** Spread into a route: documents its security and the context headers, and enforces them. */
+export const secured = () => ({
   security: SECURITY,
-  middleware: authenticate(options),
+  middleware: authenticate(),
 })
 
 export const SECURITY_SCHEMES = {
   Bearer: {
     type: 'http',
     scheme: 'bearer',
-    description: 'A session token from POST /auth/login, or the ROOT_TOKEN secret.',
+    description: 'A session token from POST /auth/login, an API key, or the ROOT_TOKEN secret.',
   },
-  AccessToken: { type: 'apiKey', in: 'header', name: 'access-token', description: 'Same as Bearer.' },
+  AccessToken: { type: 'apiKey', in: 'header', name: 'access-token', description: 'A session token, as Bearer.' },
   ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY', description: 'An API token from /api/addApiToken.' },
   SessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-session', description: 'Set by POST /auth/login.' },
 } as const
@@ -37,8 +50,13 @@ export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
   required,
 })
 
-export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, mediaType = 'application/json') => ({
-  content: { [mediaType]: { schema } },
+export const jsonResponse = <T extends z.ZodType>(
+  schema: T,
+  description: string,
+  mediaType = 'application/json',
+  example?: unknown,
+) => ({
+  content: { [mediaType]: { schema, ...(example === undefined ? {} : { example }) } },
   description,
 })
 
@@ -53,6 +71,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'No valid credentials',
   403: 'The caller may not do this',
   404: 'Not found, or not visible to the caller',
+  405: 'The path exists, but not with this method (see Allow)',
   409: 'Conflicts with the current state',
   413: 'The request body is too large',
   415: 'The request body is not JSON',

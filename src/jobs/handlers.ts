@@ -3,6 +3,7 @@ import { sendEmail } from '../clients/email'
 import { invitations, logins, passwordResets, trustedDevices } from '../db/schema'
 import type { Deps } from '../domain/context'
 import type { Job } from '../domain/jobs'
+import { type Affected, syncAllCopies } from '../domain/principals'
 import type { JobMessage, JobType } from './messages'
 
 type Handler = (deps: Deps, job: Job, message: JobMessage) => Promise<Record<string, unknown>>
@@ -29,6 +30,11 @@ const email: Handler = async (deps, job, message) => {
   return sendEmail(deps, message.email, job.id)
 }
 
+/** Rewrites the principal copies of a change that affected too many to rewrite in its request. */
+const syncPrincipals: Handler = async (deps, job) => ({
+  copies: await syncAllCopies(deps, (job.payload as { affects: Affected }).affects),
+})
+
 /** Recorded only: these computations are not implemented yet, so the job ends `received`. */
 const receiveOnly: Handler = async () => ({})
 
@@ -45,4 +51,5 @@ export const HANDLERS: Record<JobType, Handler> = {
   applyAccessType: receiveOnly,
   resetCollectionAccessTypes: receiveOnly,
   refreshUsage: receiveOnly,
+  syncPrincipals,
 }

@@ -7,6 +7,7 @@ export const JOB_TYPES = [
   'applyAccessType',
   'resetCollectionAccessTypes',
   'refreshUsage',
+  'syncPrincipals',
 ] as const
 export type JobType = (typeof JOB_TYPES)[number]
 

@@ -3,6 +3,7 @@ import { and, count, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { auditEvents, logins, memberships, organizations, users, workspaces } from '../../src/db/schema'
+import type { PrincipalCopy } from '../../src/domain/principals'
 import { db, expectRpcError, post, seedApiToken, seedSignedIn, seedUser, signIn } from '../support'
 
 type Entry = { id: number; login: string; role: string }
@@ -138,7 +139,7 @@ describe('POST /api/createNewAccount', () => {
     const events = await db
       .select()
       .from(auditEvents)
-      .where(and(eq(auditEvents.action, 'createNewAccount'), eq(auditEvents.actorId, user.publicId)))
+      .where(and(eq(auditEvents.action, 'createWorkspace'), eq(auditEvents.actorId, user.publicId)))
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({
       actorType: 'user',
@@ -172,13 +173,14 @@ describe('POST /api/goToAccount', () => {
     expect(team.find((e) => e.id === user.id)?.role).toBe('MEMBER')
   })
 
-  it('persists the switch in D1 logins.workspace_id and in the KV hot copy', async () => {
+  it('persists the switch in D1 logins.workspace_id and in the principal copy in KV', async () => {
     const { user, headers, other } = await twoWorkspaces()
     await post('/api/goToAccount', { newAccountId: other.id }, headers)
     const login = await loginOf(user.id)
     expect(login.workspaceId).toBe(other.id)
-    const hot = await env.SESSIONS.get<{ userId: number; workspaceId: number | null }>(`login:${login.id}`, 'json')
-    expect(hot).toMatchObject({ userId: user.id, workspaceId: other.id })
+    const copy = await env.SESSIONS.get<PrincipalCopy>(`principal:login:${login.id}`, 'json')
+    expect(copy?.identity).toMatchObject({ kind: 'user', user: { id: user.id } })
+    expect(copy?.workspace).toMatchObject({ id: other.id })
   })
 
   it('records an audit event for the switch', async () => {
@@ -187,7 +189,7 @@ describe('POST /api/goToAccount', () => {
     const events = await db
       .select()
       .from(auditEvents)
-      .where(and(eq(auditEvents.action, 'goToAccount'), eq(auditEvents.actorId, user.publicId)))
+      .where(and(eq(auditEvents.action, 'switchWorkspace'), eq(auditEvents.actorId, user.publicId)))
     expect(events).toEqual([expect.objectContaining({ outcome: 'success', targetId: String(other.id) })])
   })
 

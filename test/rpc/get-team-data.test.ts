@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { auditEvents, customRoles, invitations } from '../../src/db/schema'
-import { api, db, post, seedApiToken, seedSignedIn, seedUser, signIn } from '../support'
+import { auditEvents, invitations } from '../../src/db/schema'
+import { allScopes } from '../../src/domain/roles'
+import { api, db, post, seedApiToken, seedCustomRole, seedSignedIn, seedUser, signIn } from '../support'
 
 type Entry = {
   id: number
@@ -39,8 +40,8 @@ describe('POST /api/getTeamData', () => {
     expect(res.status).toBe(200)
     const team = await res.json<Entry[]>()
     expect(team).toEqual([
-      { id: admin.id, login: admin.email, name: 'Ada Admin', role: 'ADMIN' },
-      { id: dev.id, login: dev.email, name: 'Dev', role: 'DEVELOPER' },
+      { id: admin.id, login: admin.email, name: 'Ada Admin', role: 'ADMIN', scopeRoleMapping: allScopes('ADMIN') },
+      { id: dev.id, login: dev.email, name: 'Dev', role: 'DEVELOPER', scopeRoleMapping: allScopes('DEVELOPER') },
       {
         id: scoped.id,
         login: scoped.email,
@@ -104,12 +105,12 @@ describe('POST /api/getTeamData', () => {
     expect((await res.json<{ error: string }>()).error).toMatch(/You do not have access to this product/)
     const denied = await db.select().from(auditEvents)
     expect(
-      denied.some((e) => e.action === 'getTeamData' && e.outcome === 'denied' && e.actorId === blocked.publicId),
+      denied.some((e) => e.action === 'listTeam' && e.outcome === 'denied' && e.actorId === blocked.publicId),
     ).toBe(true)
   })
 
   it('resolves a custom role to its base role', async () => {
-    await db.insert(customRoles).values({ workspaceId: workspace.id, name: 'AUDITOR', baseRole: 'GUEST' })
+    await seedCustomRole(workspace.id, 'AUDITOR', 'GUEST')
     const auditor = await seedUser(workspace.id, 'AUDITOR')
     const res = await post('/api/getTeamData', {}, await signIn(auditor, workspace.id))
     expect(res.status).toBe(200)
@@ -121,7 +122,7 @@ describe('POST /api/getTeamData', () => {
     expect((await post('/api/getTeamData', {}, await tokenFor('EXTERNAL_API'))).status).toBe(200)
     const burp = await post('/api/getTeamData', {}, await tokenFor('BURP'))
     expect(burp.status).toBe(403)
-    expect((await burp.json<{ error: string }>()).error).toBe('BURP tokens cannot call getTeamData')
+    expect((await burp.json<{ error: string }>()).error).toBe('BURP tokens cannot list team')
   })
 
   it('answers unknown actions with 404 in the same dialect', async () => {

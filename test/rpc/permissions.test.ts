@@ -175,7 +175,7 @@ describe('API tokens', () => {
         // A token has no session to switch, so goToAccount is refused for that reason, not for access.
         const expected = !allowed ? 403 : action === 'goToAccount' ? 400 : 200
         if (res.status !== expected) outcomes.push(`${action}: ${res.status} ${await res.text()}`)
-        else if (!allowed) expect((await res.json<{ error: string }>()).error).toMatch(/tokens cannot call/)
+        else if (!allowed) expect((await res.json<{ error: string }>()).error).toMatch(/tokens cannot /)
       }
       expect(outcomes).toEqual([])
     })

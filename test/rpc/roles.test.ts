@@ -1,13 +1,25 @@
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { apiCollections, auditEvents, customRoles, invitations, memberships, organizations } from '../../src/db/schema'
-import { db, expectRpcError, nextIp, post, seedOrganization, seedSignedIn, seedUser, signIn } from '../support'
+import { apiCollections, auditEvents, customRoles, invitations, memberships } from '../../src/db/schema'
+import { allScopes } from '../../src/domain/roles'
+import {
+  db,
+  expectRpcError,
+  nextIp,
+  post,
+  seedCustomRole,
+  seedOrganization,
+  seedSignedIn,
+  seedUser,
+  setPlan,
+  signIn,
+} from '../support'
 
 type TeamEntry = { id: number; login: string; role: string; scopeRoleMapping?: Record<string, string> }
 
 const NO_PRODUCT_ACCESS =
   'You do not have access to this product. Please ask Admin to grant access or navigate to accessible product'
-const MAY_NOT_MODIFY = "User doesn't have access to modify this role."
+const MAY_NOT_MODIFY = /^User doesn't have access to modify this role\./
 
 /** Asserts an error in the dashboard dialect: `{error, actionErrors}` with the given status. */
 const expectOk = async (res: Response) => {
@@ -23,25 +35,24 @@ const membershipOf = async (workspaceId: number, userId: number) => {
   return row!
 }
 
+/** The role a member holds in the API scope (where requests act without x-context-source). */
+const apiRoleOf = async (workspaceId: number, userId: number) => {
+  const m = await membershipOf(workspaceId, userId)
+  return m.scopeRoles && Object.keys(m.scopeRoles).length ? m.scopeRoles.API : m.role
+}
+
 const rolesOf = (workspaceId: number) => db.select().from(customRoles).where(eq(customRoles.workspaceId, workspaceId))
 
 const roleNamed = async (workspaceId: number, name: string) => (await rolesOf(workspaceId)).find((r) => r.name === name)
 
 const auditRows = (action: string) => db.select().from(auditEvents).where(eq(auditEvents.action, action))
 
-const setEntitlements = (organizationId: number, entitlements: Record<string, boolean>) =>
-  db.update(organizations).set({ entitlements }).where(eq(organizations.id, organizationId))
-
-/** A custom role inserted directly, for tests about something else. */
-const seedCustomRole = (workspaceId: number, name: string, baseRole: string, defaultInviteRole = false) =>
-  db.insert(customRoles).values({ workspaceId, name, baseRole, defaultInviteRole })
-
 describe('POST /api/makeAdmin', () => {
   it('changes a GUEST to developer, upper-cased, and getTeamData shows the new role', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const guest = await seedUser(workspace.id, 'GUEST')
     await expectOk(await post('/api/makeAdmin', { email: guest.email, userRole: 'developer' }, headers))
-    expect((await membershipOf(workspace.id, guest.id)).role).toBe('DEVELOPER')
+    expect(await apiRoleOf(workspace.id, guest.id)).toBe('DEVELOPER')
     const team = await (await post('/api/getTeamData', {}, headers)).json<TeamEntry[]>()
     expect(team.find((e) => e.id === guest.id)?.role).toBe('DEVELOPER')
   })
@@ -51,7 +62,7 @@ describe('POST /api/makeAdmin', () => {
     await seedCustomRole(workspace.id, 'AUDITOR', 'GUEST')
     const guest = await seedUser(workspace.id, 'GUEST')
     await expectOk(await post('/api/makeAdmin', { email: guest.email, userRole: 'auditor' }, headers))
-    expect((await membershipOf(workspace.id, guest.id)).role).toBe('AUDITOR')
+    expect(await apiRoleOf(workspace.id, guest.id)).toBe('AUDITOR')
     const team = await (await post('/api/getTeamData', {}, headers)).json<TeamEntry[]>()
     expect(team.find((e) => e.id === guest.id)?.role).toBe('AUDITOR')
   })
@@ -85,9 +96,9 @@ describe('POST /api/makeAdmin', () => {
     await expectRpcError(
       await post('/api/makeAdmin', { email: guest.email, userRole: 'SUPERUSER' }, headers),
       400,
-      'Invalid user role',
+      /^Invalid user role: \w+\. Valid roles: ADMIN, MEMBER/,
     )
-    expect((await membershipOf(workspace.id, guest.id)).role).toBe('GUEST')
+    expect(await apiRoleOf(workspace.id, guest.id)).toBe('GUEST')
   })
 
   it('refuses to change the caller itself', async () => {
@@ -97,7 +108,7 @@ describe('POST /api/makeAdmin', () => {
       400,
       'You cannot perform this action on yourself',
     )
-    expect((await membershipOf(workspace.id, user.id)).role).toBe('ADMIN')
+    expect(await apiRoleOf(workspace.id, user.id)).toBe('ADMIN')
   })
 
   it('answers 404 User not found for an email that is not a member of the workspace', async () => {
@@ -124,7 +135,7 @@ describe('POST /api/makeAdmin', () => {
       404,
       'User not found',
     )
-    expect((await membershipOf(other.workspace.id, stranger.id)).role).toBe('GUEST')
+    expect(await apiRoleOf(other.workspace.id, stranger.id)).toBe('GUEST')
   })
 
   it('refuses a MEMBER caller with 403', async () => {
@@ -135,7 +146,7 @@ describe('POST /api/makeAdmin', () => {
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
     )
-    expect((await membershipOf(workspace.id, guest.id)).role).toBe('GUEST')
+    expect(await apiRoleOf(workspace.id, guest.id)).toBe('GUEST')
   })
 
   it('does not let an ADMIN set NO_ACCESS', async () => {
@@ -146,17 +157,17 @@ describe('POST /api/makeAdmin', () => {
       403,
       MAY_NOT_MODIFY,
     )
-    expect((await membershipOf(workspace.id, guest.id)).role).toBe('GUEST')
+    expect(await apiRoleOf(workspace.id, guest.id)).toBe('GUEST')
   })
 
   it('writes a makeAdmin audit event', async () => {
     const { workspace, user, headers } = await seedSignedIn('ADMIN')
     const guest = await seedUser(workspace.id, 'GUEST')
     await expectOk(await post('/api/makeAdmin', { email: guest.email, userRole: 'MEMBER' }, headers))
-    const rows = await auditRows('makeAdmin')
+    const rows = await auditRows('changeMemberRole')
     expect(rows).toContainEqual(
       expect.objectContaining({
-        action: 'makeAdmin',
+        action: 'changeMemberRole',
         outcome: 'success',
         actorId: user.publicId,
         workspaceId: workspace.id,
@@ -228,7 +239,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
     const body = await res.json<{ error: string; actionErrors: string[] }>()
     expect(body.error).toMatch(/^Invalid product scope/)
     expect(body.actionErrors).toEqual([body.error])
-    expect((await membershipOf(workspace.id, member.id)).scopeRoles).toBeNull()
+    expect((await membershipOf(workspace.id, member.id)).scopeRoles).toEqual(allScopes('MEMBER'))
   })
 
   it('rejects an unknown role with 400 Invalid role', async () => {
@@ -241,9 +252,9 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
         headers,
       ),
       400,
-      'Invalid role: SUPERUSER',
+      /^Invalid role: SUPERUSER\. Valid roles: /,
     )
-    expect((await membershipOf(workspace.id, member.id)).scopeRoles).toBeNull()
+    expect((await membershipOf(workspace.id, member.id)).scopeRoles).toEqual(allScopes('MEMBER'))
   })
 
   it('refuses a GUEST caller, even for their own map', async () => {
@@ -261,8 +272,8 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
       headers,
     )
     expect(self.status).toBe(403)
-    expect((await membershipOf(workspace.id, user.id)).scopeRoles).toBeNull()
-    expect((await membershipOf(workspace.id, other.id)).scopeRoles).toBeNull()
+    expect((await membershipOf(workspace.id, user.id)).scopeRoles).toEqual(allScopes('GUEST'))
+    expect((await membershipOf(workspace.id, other.id)).scopeRoles).toEqual(allScopes('GUEST'))
   })
 
   it('refuses a MEMBER caller', async () => {
@@ -277,7 +288,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
       403,
       "The role 'SECURITY ENGINEER' does not have access.",
     )
-    expect((await membershipOf(workspace.id, other.id)).scopeRoles).toBeNull()
+    expect((await membershipOf(workspace.id, other.id)).scopeRoles).toEqual(allScopes('GUEST'))
   })
 
   it('does not let an ADMIN of API who is MEMBER in AGENTIC grant AGENTIC ADMIN, to others or themselves', async () => {
@@ -363,7 +374,7 @@ describe('POST /api/updateUserScopeRoleMapping', () => {
       404,
       'User not found',
     )
-    expect((await membershipOf(other.workspace.id, stranger.id)).scopeRoles).toBeNull()
+    expect((await membershipOf(other.workspace.id, stranger.id)).scopeRoles).toEqual(allScopes('GUEST'))
   })
 })
 
@@ -540,7 +551,7 @@ describe('POST /api/createCustomRole', () => {
 
   it('refuses with 403 when the plan lists features but not RBAC_FEATURE', async () => {
     const { org, workspace, headers } = await seedSignedIn('ADMIN')
-    await setEntitlements(org.id, { SECURITY_TYPE_AGENTIC: true, RBAC_FEATURE: false })
+    await setPlan(org.id, { SECURITY_TYPE_AGENTIC: true, RBAC_FEATURE: false })
     await expectRpcError(
       await post('/api/createCustomRole', { roleName: 'AUDITOR', baseRole: 'GUEST' }, headers),
       403,
@@ -548,7 +559,7 @@ describe('POST /api/createCustomRole', () => {
     )
     expect(await rolesOf(workspace.id)).toEqual([])
 
-    await setEntitlements(org.id, { SECURITY_TYPE_AGENTIC: true, RBAC_FEATURE: true })
+    await setPlan(org.id, { SECURITY_TYPE_AGENTIC: true, RBAC_FEATURE: true })
     await expectOk(await post('/api/createCustomRole', { roleName: 'AUDITOR', baseRole: 'GUEST' }, headers))
   })
 
@@ -580,7 +591,7 @@ describe('custom roles act as their base role', () => {
     const res = await post('/api/inviteUsers', invite, watcherHeaders)
     expect(res.status).not.toBe(403)
     expect(res.status).toBe(200)
-    expect((await membershipOf(workspace.id, watcher.id)).role).toBe('WATCHER')
+    expect(await apiRoleOf(workspace.id, watcher.id)).toBe('WATCHER')
   })
 })
 
@@ -752,14 +763,14 @@ describe('POST /api/deleteCustomRole', () => {
 describe('roles are judged in every scope they touch', () => {
   it('refuses makeAdmin on a member without a scope map unless the caller may assign in every scope', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN', { scopeRoles: { API: 'ADMIN', AGENTIC: 'GUEST' } })
-    const target = await seedUser(workspace.id, 'GUEST')
+    const target = await seedUser(workspace.id, 'GUEST', { scopeRoles: {} })
     // Without a scope map the new role would apply to AGENTIC too, where the caller is only GUEST.
     await expectRpcError(
       await post('/api/makeAdmin', { email: target.email, userRole: 'ADMIN' }, headers),
       403,
       MAY_NOT_MODIFY,
     )
-    expect((await membershipOf(workspace.id, target.id))?.role).toBe('GUEST')
+    expect(await apiRoleOf(workspace.id, target.id)).toBe('GUEST')
   })
 
   it('changes only the scope entry, not the plain role, of a member with a scope map', async () => {
@@ -808,14 +819,14 @@ describe('roles are judged in every scope they touch', () => {
 describe('plan features', () => {
   it('gate createNewAccount, resetCollectionAccessTypes and API token utilities', async () => {
     const { org, headers } = await seedSignedIn('ADMIN')
-    await setEntitlements(org.id, { RBAC_FEATURE: true })
+    await setPlan(org.id, { RBAC_FEATURE: true })
     const plan = 'This feature is not available in your plan.'
     await expectRpcError(await post('/api/createNewAccount', { newAccountName: 'More' }, headers), 403, plan)
     await expectRpcError(await post('/api/resetCollectionAccessTypes', {}, headers), 403, plan)
     await expectRpcError(await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, headers), 403, plan)
     await expectRpcError(await post('/api/addApiToken', { tokenUtility: 'CICD' }, headers), 403, plan)
     expect((await post('/api/addApiToken', { tokenUtility: 'BURP' }, headers)).status).toBe(200)
-    await setEntitlements(org.id, { ACTIVE_ACCOUNTS: true, API_COLLECTIONS: true, AKTO_EXTERNAL_API: true })
+    await setPlan(org.id, { ACTIVE_ACCOUNTS: true, API_COLLECTIONS: true, AKTO_EXTERNAL_API: true })
     expect((await post('/api/addApiToken', { tokenUtility: 'EXTERNAL_API' }, headers)).status).toBe(200)
     expect((await post('/api/resetCollectionAccessTypes', {}, headers)).status).toBe(200)
   })

@@ -1,17 +1,7 @@
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it, vi } from 'vitest'
 import { newPublicId, sha256 } from '../../src/auth/crypto'
-import {
-  apiTokens,
-  auditEvents,
-  customRoles,
-  emailOutbox,
-  invitations,
-  jobs,
-  logins,
-  memberships,
-  users,
-} from '../../src/db/schema'
+import { apiTokens, auditEvents, emailOutbox, invitations, jobs, logins, memberships, users } from '../../src/db/schema'
 import {
   api,
   db,
@@ -44,6 +34,11 @@ const ADMIN_HIERARCHY = ['ADMIN', 'MEMBER', 'DEVELOPER', 'GUEST', 'THREAT_ENGINE
 const freshEmail = (domain = 'example.com') => `invitee-${newPublicId().toLowerCase()}@${domain}`
 
 const rpcError = (message: string) => ({ error: message, actionErrors: [message] })
+/** A dashboard error whose message starts with `prefix` (the rest lists what is allowed). */
+const rpcErrorStarting = (prefix: string) => {
+  const message = expect.stringMatching(new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
+  return { error: message, actionErrors: [message] }
+}
 
 /** POST /api/inviteUsers from a client IP of its own, so the hourly throttle never carries over. */
 const invite = (body: Record<string, unknown>, headers: Headers, ip = nextIp()) =>
@@ -96,11 +91,11 @@ const teamOf = async (headers: Headers) => {
 const removeUser = (email: string, headers: Headers) => post('/api/removeUser', { email }, headers)
 const removeInvitation = (email: string, headers: Headers) => post('/api/removeInvitation', { email }, headers)
 
-const removeUserAudits = (workspaceId: number) =>
+const auditsOf = (action: string, workspaceId: number) =>
   db
     .select()
     .from(auditEvents)
-    .where(and(eq(auditEvents.action, 'removeUser'), eq(auditEvents.workspaceId, workspaceId)))
+    .where(and(eq(auditEvents.action, action), eq(auditEvents.workspaceId, workspaceId)))
 
 // The main workspace: its first member (the admin) is at example.com.
 const { workspace, user: admin, headers: adminHeaders } = await seedSignedIn('ADMIN', { name: 'Ada Admin' })
@@ -231,7 +226,7 @@ describe('POST /api/inviteUsers', () => {
     for (const role of [{ inviteeRole: 'WIZARD' }, { scopeRoleMapping: { API: 'GUEST', AGENTIC: 'WIZARD' } }]) {
       const res = await invite({ inviteeEmail: freshEmail(), ...role }, adminHeaders)
       expect(res.status).toBe(400)
-      expect(await res.json()).toEqual(rpcError('Invalid role'))
+      expect(await res.json()).toEqual(rpcErrorStarting('Invalid role: WIZARD. Valid roles: ADMIN, MEMBER, DEVELOPER'))
     }
   })
 
@@ -239,7 +234,8 @@ describe('POST /api/inviteUsers', () => {
     const { workspace: ws, headers: ownerHeaders } = await seedSignedIn('ADMIN')
     const inviter = await seedUser(ws.id, 'MEMBER')
     const headers = await signIn(inviter, ws.id)
-    await db.insert(customRoles).values({ workspaceId: ws.id, name: 'SUPERUSER', baseRole: 'ADMIN' })
+    const superuser = (baseRole: string) => ({ roleName: 'SUPERUSER', baseRole })
+    expect((await post('/api/createCustomRole', superuser('ADMIN'), ownerHeaders)).status).toBe(200)
 
     await inviteOk(headers, freshEmail(), { inviteeRole: 'DEVELOPER' })
     for (const role of [
@@ -249,14 +245,11 @@ describe('POST /api/inviteUsers', () => {
     ]) {
       const res = await invite({ inviteeEmail: freshEmail(), ...role }, headers)
       expect(res.status, JSON.stringify(role)).toBe(400)
-      expect(await res.json()).toEqual(rpcError('User not allowed to invite for this role'))
+      expect(await res.json()).toEqual(rpcErrorStarting('User not allowed to invite for this role: '))
     }
     // The ADMIN may; and once the custom role's base is MEMBER, the MEMBER may too.
     await inviteOk(ownerHeaders, freshEmail(), { inviteeRole: 'SUPERUSER' })
-    await db
-      .update(customRoles)
-      .set({ baseRole: 'MEMBER' })
-      .where(and(eq(customRoles.workspaceId, ws.id), eq(customRoles.name, 'SUPERUSER')))
+    expect((await post('/api/updateCustomRole', superuser('MEMBER'), ownerHeaders)).status).toBe(200)
     const email = freshEmail()
     await inviteOk(headers, email, { inviteeRole: 'SUPERUSER' })
     expect((await invitationsTo(email))[0]?.scopeRoles).toEqual({ API: 'SUPERUSER' })
@@ -265,7 +258,7 @@ describe('POST /api/inviteUsers', () => {
   it('refuses NO_ACCESS as an invited role, even from an ADMIN', async () => {
     const res = await invite({ inviteeEmail: freshEmail(), inviteeRole: 'NO_ACCESS' }, adminHeaders)
     expect(res.status).toBe(400)
-    expect(await res.json()).toEqual(rpcError('User not allowed to invite for this role'))
+    expect(await res.json()).toEqual(rpcErrorStarting('User not allowed to invite for this role: NO_ACCESS'))
   })
 
   it('requires either scopeRoleMapping or inviteeRole', async () => {
@@ -350,7 +343,7 @@ describe('POST /api/inviteUsers', () => {
     const email = freshEmail()
     const res = await invite({ inviteeEmail: email, inviteeRole: 'GUEST' }, await apiKeyFor(workspace.id, admin.id))
     expect(res.status).toBe(403)
-    expect(await res.json()).toEqual(rpcError('API tokens cannot call inviteUsers'))
+    expect(await res.json()).toEqual(rpcError('API tokens cannot invite member'))
     expect(await invitationsTo(email)).toEqual([])
   })
 
@@ -523,13 +516,13 @@ describe('POST /api/removeUser', () => {
     expect(await membershipOf(target.id, workspace.id)).toBeDefined()
   })
 
-  it('records a removeUser audit event when it removes a member', async () => {
+  it('records a removeMember audit event when it removes a member', async () => {
     const target = await seedUser(workspace.id, 'GUEST')
     expect((await removeUser(target.email, adminHeaders)).status).toBe(200)
-    const events = await removeUserAudits(workspace.id)
+    const events = await auditsOf('removeMember', workspace.id)
     expect(events).toContainEqual(
       expect.objectContaining({
-        action: 'removeUser',
+        action: 'removeMember',
         outcome: 'success',
         actorId: admin.publicId,
         targetId: target.publicId,
@@ -537,14 +530,14 @@ describe('POST /api/removeUser', () => {
     )
   })
 
-  it('records a removeUser audit event when it deletes an invitation', async () => {
+  it('records a withdrawInvitation audit event when it deletes an invitation', async () => {
     const email = freshEmail()
     await inviteOk(adminHeaders, email, { inviteeRole: 'GUEST' })
-    const before = (await removeUserAudits(workspace.id)).length
+    const before = (await auditsOf('withdrawInvitation', workspace.id)).length
     expect((await removeUser(email, adminHeaders)).status).toBe(200)
-    const after = await removeUserAudits(workspace.id)
+    const after = await auditsOf('withdrawInvitation', workspace.id)
     expect(after).toHaveLength(before + 1)
-    expect(after.at(-1)).toMatchObject({ action: 'removeUser', outcome: 'success', actorId: admin.publicId })
+    expect(after.at(-1)).toMatchObject({ targetId: email, outcome: 'success', actorId: admin.publicId })
   })
 })
 
@@ -691,7 +684,9 @@ describe('invitations are judged scope by scope', () => {
     const email = freshEmail('scoped.test')
     const res = await invite({ inviteeEmail: email, scopeRoleMapping: { API: 'GUEST', DAST: 'ADMIN' } }, headers)
     expect(res.status).toBe(400)
-    expect(await res.json()).toEqual(rpcError('User not allowed to invite for this role'))
+    expect(await res.json()).toEqual(
+      rpcErrorStarting('User not allowed to invite for this role: ADMIN. Roles you may invite for in DAST: none'),
+    )
     expect(await invitationsTo(email)).toEqual([])
   })
 

@@ -6,6 +6,10 @@ import { hashPassword } from '../../src/auth/passwords'
 import { createDb } from '../../src/db/client'
 import { apiTokens, memberships, organizations, type ScopeRoleMap, users, workspaces } from '../../src/db/schema'
 import { createDeps } from '../../src/domain/context'
+import { createCustomRole } from '../../src/domain/custom-roles'
+import { setEntitlements } from '../../src/domain/organizations'
+import { rootPrincipal } from '../../src/domain/principals'
+import { allScopes } from '../../src/domain/roles'
 import { startSession } from '../../src/domain/sign-in'
 
 export const db = createDb(env.DB)
@@ -46,7 +50,11 @@ export const seedOrganization = async (name = `Org ${newPublicId()}`) => {
 
 export type SeededUser = { id: number; publicId: string; email: string; password: string }
 
-/** A user with a membership in a workspace; `role` may be built-in or custom. */
+/**
+ * A user with a membership in a workspace; `role` may be built-in or custom. Like every membership
+ * the application creates, it holds a scope map: `role` in every scope unless `scopeRoles` says
+ * otherwise.
+ */
 export const seedUser = async (
   workspaceId: number | null,
   role = 'MEMBER',
@@ -67,7 +75,9 @@ export const seedUser = async (
     })
     .returning()
   if (workspaceId !== null)
-    await db.insert(memberships).values({ workspaceId, userId: user!.id, role, scopeRoles: options.scopeRoles ?? null })
+    await db
+      .insert(memberships)
+      .values({ workspaceId, userId: user!.id, role, scopeRoles: options.scopeRoles ?? allScopes(role) })
   return { id: user!.id, publicId, email, password }
 }
 
@@ -114,3 +124,18 @@ export const expectRpcError = async (res: Response, status: number, message: str
   else expect(body.error).toMatch(message)
   expect(body).toEqual({ error: body.error, actionErrors: [body.error] })
 }
+
+/** Root acting in a workspace, for setting up what an operator would. */
+export const asRoot = (workspaceId: number) => rootPrincipal(deps(), workspaceId, 'API')
+
+/** A custom role, created as root would create it. */
+export const seedCustomRole = async (
+  workspaceId: number,
+  roleName: string,
+  baseRole: string,
+  defaultInviteRole = false,
+) => createCustomRole(deps(), await asRoot(workspaceId), { roleName, baseRole, defaultInviteRole })
+
+/** Changes an organization's plan features the way the application does (principals included). */
+export const setPlan = (organizationId: number, entitlements: Record<string, boolean>) =>
+  setEntitlements(deps(), null, organizationId, entitlements)

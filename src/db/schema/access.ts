@@ -100,6 +100,10 @@ export const invitations = sqliteTable(
     email: text().notNull(),
     name: text(),
     scopeRoles: json<ScopeRoleMap>().notNull(),
+    /** A user, or root (issuerUserId null); an invitation whose issuing user is gone is dead. */
+    issuerKind: text({ enum: ['user', 'root'] })
+      .notNull()
+      .default('user'),
     issuerUserId: integer().references(() => users.id, { onDelete: 'set null' }),
     /** SHA-256 of the signed invitation code; only the newest code of an invitation is accepted. */
     codeHash: text().notNull(),

@@ -137,3 +137,13 @@ export const emailOutbox = sqliteTable(
   },
   (t) => [uniqueIndex('email_outbox_job').on(t.jobId), index('email_outbox_to').on(t.to)],
 )
+
+/**
+ * Assertions inside a D1 batch, which cannot branch: a statement inserts `ok` = 0 or 1, and the
+ * trigger of migration 0001 aborts the whole batch (with `edge-iam:<reason>`) when it is 0. No row
+ * is ever stored.
+ */
+export const batchChecks = sqliteTable('batch_checks', {
+  ok: integer().notNull(),
+  reason: text().notNull(),
+})

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { ACCOUNT_LIST, type Account, listAccounts } from '../../domain/users'
 import { principalOf } from '../../http/authenticate'
-import { jsonResponse, secured } from '../../http/openapi'
+import { ContextHeaders, jsonResponse, secured } from '../../http/openapi'
 import { jsonApiListQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
 import { CollectionSchema, collection } from './document'
@@ -50,12 +50,13 @@ export const accounts = createRouter().openapi(
   createRoute({
     method: 'get',
     path: '/accounts',
+    operationId: 'listAccounts',
     tags: ['JSON:API · Accounts'],
     summary: 'Return a paginated list of iam:accounts',
     description:
-      'Users visible to the caller: an ADMIN sees the members of the current workspace, anyone else only themselves.',
+      "Users visible to the caller: root sees everyone, an ADMIN the members of the current workspace, anyone else only themselves. `role_name` is the effective role in the caller's workspace and scope.",
     ...secured(),
-    request: { query: listQuery.schema },
+    request: { query: listQuery.schema, headers: ContextHeaders },
     responses: {
       200: jsonResponse(CollectionSchema('AccountCollection', TYPE, AccountAttributes), 'Accounts', JSON_API),
       ...jsonApiErrors(400, 401, 403),

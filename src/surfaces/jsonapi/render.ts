@@ -27,14 +27,14 @@ export const JsonApiErrors = z
  * JSON:API error objects, one per issue. Query and path problems are 400 (JSON:API says so for
  * parameters); an invalid document body is 422.
  */
-export const renderJsonApiError = (c: Context<AppEnv>, err: AppError) => {
+export const renderJsonApiError = (c: Context<AppEnv>, err: AppError, headers: Record<string, string> = {}) => {
   const bodyInvalid = err.code === 'VALIDATION_FAILED' && err.issues.some((i) => i.in === 'body')
   const status = bodyInvalid ? 422 : STATUS_OF_CODE[err.code]
   const base = { status: String(status), code: err.code, title: err.message }
   const errors = err.issues.length
     ? err.issues.map((i) => ({ ...base, detail: i.message, source: sourceOf(i) }))
     : [{ ...base, detail: err.message }]
-  return c.json({ errors }, status, { 'Content-Type': JSON_API, ...errorHeaders(err) })
+  return c.json({ errors }, status, { 'Content-Type': JSON_API, ...errorHeaders(err), ...headers })
 }
 
 const sourceOf = (i: AppError['issues'][number]) => {

@@ -1,5 +1,12 @@
+import { renderProblem } from '../../http/problem'
 import { createRouter } from '../../http/router'
+import type { Surface } from '../../http/surface'
 import { me } from './me'
 
 /** The REST surface: `/me` and `/org/users`, errors as RFC 9457 problem details. */
-export const rest = createRouter().route('/', me)
+export const rest: Surface = {
+  name: 'rest',
+  router: createRouter().route('/', me),
+  prefixes: ['/me', '/org'],
+  render: renderProblem,
+}

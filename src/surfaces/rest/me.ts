@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { describeCurrentIdentity, type Identity, type ServiceAccount, type User } from '../../domain/users'
+import type { Identity, ServiceAccountProfile, UserProfile } from '../../domain/principal'
+import { describeCurrentIdentity } from '../../domain/users'
 import { principalOf } from '../../http/authenticate'
-import { jsonResponse, secured } from '../../http/openapi'
+import { ContextHeaders, jsonResponse, secured } from '../../http/openapi'
+import { problems } from '../../http/problem'
 import { createRouter } from '../../http/router'
-import { problems } from './render'
 
 const ResourceId = z
   .string()
@@ -51,7 +52,7 @@ const defined = <T extends Record<string, unknown>>(o: T) =>
     [K in keyof T]: Exclude<T[K], null>
   }
 
-export const presentUser = (u: User) =>
+export const presentUser = (u: UserProfile) =>
   defined({
     id: u.publicId,
     email: u.email,
@@ -64,7 +65,7 @@ export const presentUser = (u: User) =>
     updatedBy: u.updatedBy,
   })
 
-const presentServiceAccount = (s: ServiceAccount) =>
+const presentServiceAccount = (s: ServiceAccountProfile) =>
   defined({
     id: s.publicId,
     username: s.username,
@@ -85,12 +86,30 @@ export const me = createRouter().openapi(
   createRoute({
     method: 'get',
     path: '/me',
+    operationId: 'getMe',
     tags: ['REST · Me'],
     summary: 'Get current user profile',
-    description: 'The identity behind the credential: exactly one of root, user or serviceAccount.',
+    description:
+      'The identity behind the credential: exactly one of root, user or serviceAccount. Served from the principal cached for the credential: no database read.',
     ...secured(),
+    request: { headers: ContextHeaders },
     responses: {
-      200: jsonResponse(CurrentIdentity, 'The information about the current identity is returned.'),
+      200: jsonResponse(
+        CurrentIdentity,
+        'The information about the current identity is returned.',
+        'application/json',
+        {
+          user: {
+            id: 'A1B2C3D4E5',
+            email: 'alice@example.com',
+            displayName: 'Alice',
+            createdAt: '2026-11-23T10:00:00.000Z',
+            createdBy: 'A1B2C3D4E5',
+            updatedAt: '2026-11-23T10:00:00.000Z',
+            updatedBy: 'A1B2C3D4E5',
+          },
+        },
+      ),
       ...problems(401, 403),
     },
   }),

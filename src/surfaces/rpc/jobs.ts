@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { applyAccessType, refreshUsageDataForOrg, resetCollectionAccessTypes } from '../../domain/background'
+import { applyAccessTypes, refreshUsage, resetCollectionAccessTypes } from '../../domain/background'
 import { principalOf } from '../../http/authenticate'
 import { createRouter } from '../../http/router'
 import { rpcAction } from './action'
@@ -11,26 +11,34 @@ const JobStarted = z
 const RESET_MESSAGE =
   'Reset started in the background. This may take a few minutes. Refresh the inventory page to see updated access types.'
 
+const JOB_ID = '7f3c1b2e-5d4a-4c3b-9a8f-1e2d3c4b5a69'
+
 export const jobs = createRouter()
   .openapi(
     rpcAction({
       name: 'applyAccessType',
       tag: 'Background jobs',
       summary: "Recompute the workspace's component access types from its private CIDR and partner IP lists",
+      description: 'ADMIN only (also BURP and CICD tokens). Answers at once; the job runs on the queue.',
       response: JobStarted,
-      description: 'Background access-type calculation job started.',
+      example: { jobId: JOB_ID },
+      answers: 'Background access-type calculation job started.',
+      errors: [403, 503],
     }),
-    async (c) => c.json({ jobId: await applyAccessType(c.var.deps, principalOf(c)) }, 200),
+    async (c) => c.json({ jobId: await applyAccessTypes(c.var.deps, principalOf(c)) }, 200),
   )
   .openapi(
     rpcAction({
       name: 'resetCollectionAccessTypes',
       tag: 'Background jobs',
       summary: "Recompute each collection's access type",
+      description: 'ADMIN, MEMBER, THREAT_ENGINEER and THREAT_VIEWER, on plans with API_COLLECTIONS.',
       response: z
         .object({ response: z.object({ started: z.boolean(), message: z.string() }), jobId: z.string() })
         .openapi('ResetStarted'),
-      description: 'Background reset job started.',
+      example: { response: { started: true, message: RESET_MESSAGE }, jobId: JOB_ID },
+      answers: 'Background reset job started.',
+      errors: [403, 503],
     }),
     async (c) => {
       const jobId = await resetCollectionAccessTypes(c.var.deps, principalOf(c))
@@ -42,8 +50,11 @@ export const jobs = createRouter()
       name: 'refreshUsageDataForOrg',
       tag: 'Background jobs',
       summary: 'Recompute the usage metrics of every workspace of the organisation',
+      description: 'ADMIN and DEVELOPER (also CICD tokens).',
       response: JobStarted,
-      description: 'Background usage refresh job enqueued.',
+      example: { jobId: JOB_ID },
+      answers: 'Background usage refresh job enqueued.',
+      errors: [403, 503],
     }),
-    async (c) => c.json({ jobId: await refreshUsageDataForOrg(c.var.deps, principalOf(c)) }, 200),
+    async (c) => c.json({ jobId: await refreshUsage(c.var.deps, principalOf(c)) }, 200),
   )

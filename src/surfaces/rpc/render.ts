@@ -11,9 +11,9 @@ export const ActionErrors = z
   .openapi('ActionErrors', { example: { error: 'Invalid email', actionErrors: ['Invalid email'] } })
 
 /** Rejected input and conflicts are 400 here, as the dashboard expects. */
-export const renderRpcError = (c: Context<AppEnv>, err: AppError) => {
+export const renderRpcError = (c: Context<AppEnv>, err: AppError, headers: Record<string, string> = {}) => {
   const status = err.code === 'VALIDATION_FAILED' || err.code === 'CONFLICT' ? 400 : STATUS_OF_CODE[err.code]
-  return c.json({ error: err.message, actionErrors: [err.message] }, status, errorHeaders(err))
+  return c.json({ error: err.message, actionErrors: [err.message] }, status, { ...errorHeaders(err), ...headers })
 }
 
 export const rpcErrors = <S extends number>(...statuses: S[]) =>

@@ -1,8 +1,10 @@
 import { z } from '@hono/zod-openapi'
 import type { ScopeRoleMap } from '../../db/schema'
-import { inviteUsers, removeInvitation } from '../../domain/invitations'
-import { removeUser } from '../../domain/members'
-import { getTeamData, type PendingInvitation, type TeamMember } from '../../domain/team'
+import { invalid } from '../../domain/errors'
+import { inviteMember, withdrawInvitation } from '../../domain/invitations'
+import { removeMember } from '../../domain/members'
+import { ROLE_HIERARCHY } from '../../domain/roles'
+import { listTeam, type PendingInvitation, type TeamMember } from '../../domain/team'
 import { principalOf } from '../../http/authenticate'
 import { EmailAddress } from '../../http/openapi'
 import { createRouter } from '../../http/router'
@@ -36,13 +38,14 @@ const invitationText = (scopeRoles: ScopeRoleMap) => {
 }
 
 const presentMember = (m: TeamMember): z.infer<typeof TeamEntry> => ({
-  id: m.userId,
-  login: m.email,
-  name: m.name,
+  id: m.user.id,
+  login: m.user.email,
+  name: m.user.displayName ?? '',
   role: m.roleName,
-  ...(m.scopeRoles ? { scopeRoleMapping: m.scopeRoles } : {}),
+  ...(m.membership.scopeRoles ? { scopeRoleMapping: m.membership.scopeRoles } : {}),
 })
 
+// Akto lists an invitation under its issuer's id, with the grant spelled out as its role.
 const presentInvitation = (i: PendingInvitation): z.infer<typeof TeamEntry> => ({
   id: i.issuerUserId ?? 0,
   login: i.email,
@@ -57,12 +60,24 @@ export const team = createRouter()
       name: 'getTeamData',
       tag: 'Team',
       summary: 'Members and pending invitations of the current workspace',
-      readOnly: true,
+      description:
+        'Every role but NO_ACCESS. Members come first (with their role in the request scope and their scope map), then pending invitations.',
       response: z.array(TeamEntry),
-      description: 'Users and pending invitations',
+      example: [
+        { id: 1, login: 'alice@example.com', name: 'Alice', role: 'ADMIN', scopeRoleMapping: { API: 'ADMIN' } },
+        {
+          id: 1,
+          login: 'bob@example.com',
+          name: '-',
+          role: 'Invitation sent for DEVELOPER on API Security',
+          isInvitation: true,
+        },
+      ],
+      answers: 'Users and pending invitations',
+      errors: [403],
     }),
     async (c) => {
-      const { members, invitations } = await getTeamData(c.var.deps, principalOf(c))
+      const { members, invitations } = await listTeam(c.var.deps, principalOf(c))
       return c.json([...members.map(presentMember), ...invitations.map(presentInvitation)], 200)
     },
   )
@@ -71,20 +86,24 @@ export const team = createRouter()
       name: 'inviteUsers',
       tag: 'Team',
       summary: 'Invite a user to the current workspace (10 per hour per IP)',
-      body: z.object({
-        inviteeEmail: EmailAddress.openapi({ description: 'Must belong to the same organisation domain' }),
-        inviteeName: z.string().max(100).optional(),
-        inviteeRole: z.string().max(64).optional().openapi({
-          description: "ADMIN, MEMBER, DEVELOPER, VIEWER or a custom role, within the inviter's hierarchy",
-          example: 'DEVELOPER',
-        }),
-        scopeRoleMapping: ScopeRoleMapping.optional().openapi({
-          description: 'Instead of inviteeRole: a role per scope',
-        }),
-        websiteHostName: z.string().max(2048).optional().openapi({
-          description: 'Ignored: links are always built from the configured APP_ORIGIN',
-        }),
-      }),
+      description:
+        "ADMIN, MEMBER, THREAT_ENGINEER and THREAT_VIEWER invite within their own role in each scope; the address must share the workspace's email domain. The link (valid one week) is built from APP_ORIGIN and emailed through the job queue; inviting the same address again replaces its code.",
+      body: z
+        .object({
+          inviteeEmail: EmailAddress.openapi({ description: 'Must belong to the same organisation domain' }),
+          inviteeName: z.string().max(100).optional().openapi({ description: 'One line of plain text' }),
+          inviteeRole: z.string().max(64).optional().openapi({
+            description: "ADMIN, MEMBER, DEVELOPER, VIEWER or a custom role, within the inviter's hierarchy",
+            example: 'DEVELOPER',
+          }),
+          scopeRoleMapping: ScopeRoleMapping.optional().openapi({
+            description: 'Instead of inviteeRole: a role per scope',
+          }),
+          websiteHostName: z.string().max(2048).optional().openapi({
+            description: 'Ignored: links are always built from the configured APP_ORIGIN',
+          }),
+        })
+        .openapi({ example: { inviteeEmail: 'bob@example.com', inviteeName: 'Bob', inviteeRole: 'DEVELOPER' } }),
       response: z
         .object({
           finalInviteCode: z.string().openapi({ description: 'The invitation link; its code is valid for one week' }),
@@ -92,21 +111,50 @@ export const team = createRouter()
           scopeRoleMapping: ScopeRoleMapping,
         })
         .openapi('Invitation'),
-      description: 'Invitation sent successfully',
+      example: {
+        finalInviteCode:
+          'https://dash.example.com/addUserToAccount?signupInvitationCode=eyJhbGciOi...&signupEmailId=bob%40example.com',
+        inviteeRole: 'DEVELOPER',
+        scopeRoleMapping: { API: 'DEVELOPER' },
+      },
+      answers: 'Invitation sent successfully',
+      errors: [403, 429],
     }),
-    async (c) => c.json(await inviteUsers(c.var.deps, principalOf(c), c.req.valid('json')), 200),
+    async (c) => {
+      const body = c.req.valid('json')
+      // Akto's legacy form: inviteeRole alone grants that role in the API scope.
+      const scopeRoles =
+        body.scopeRoleMapping && Object.keys(body.scopeRoleMapping).length
+          ? body.scopeRoleMapping
+          : body.inviteeRole !== undefined
+            ? { API: body.inviteeRole }
+            : null
+      if (!scopeRoles) throw invalid('Either scopeRoleMapping or inviteeRole must be provided')
+      const sent = await inviteMember(c.var.deps, principalOf(c), {
+        email: body.inviteeEmail,
+        name: body.inviteeName,
+        scopeRoles,
+      })
+      return c.json(
+        { finalInviteCode: sent.link, inviteeRole: body.inviteeRole, scopeRoleMapping: sent.scopeRoles },
+        200,
+      )
+    },
   )
   .openapi(
     rpcAction({
       name: 'removeInvitation',
       tag: 'Team',
       summary: 'Withdraw a pending invitation (its issuer or an ADMIN)',
-      body: z.object({ email: EmailAddress }),
+      description: 'The invitation must be pending in the current workspace.',
+      body: z.object({ email: EmailAddress }).openapi({ example: { email: 'bob@example.com' } }),
       response: Empty,
-      description: 'Invitation removed successfully.',
+      example: {},
+      answers: 'Invitation removed successfully.',
+      errors: [403, 404],
     }),
     async (c) => {
-      await removeInvitation(c.var.deps, principalOf(c), c.req.valid('json').email)
+      await withdrawInvitation(c.var.deps, principalOf(c), c.req.valid('json').email)
       return c.json({}, 200)
     },
   )
@@ -115,7 +163,9 @@ export const team = createRouter()
       name: 'removeUser',
       tag: 'Team',
       summary: 'Remove a user (or their pending invitation) from the current workspace',
-      body: z.object({ email: EmailAddress }),
+      description:
+        "ADMIN only, and only someone at or below the caller's role in every scope they hold. Their sessions in the workspace, their API tokens for it and the invitations they issued there end at once. No workspace may be left without an ADMIN in any scope.",
+      body: z.object({ email: EmailAddress }).openapi({ example: { email: 'bob@example.com' } }),
       response: z
         .object({
           email: z.string(),
@@ -126,18 +176,28 @@ export const team = createRouter()
           users: z.null(),
         })
         .openapi('RemovedUser'),
-      description: 'User removed or invitation deleted successfully',
+      example: {
+        email: 'bob@example.com',
+        id: 2,
+        passwordResetToken: null,
+        roleHierarchy: 'SUCCESS',
+        userRoleHierarchy: ['ADMIN', 'MEMBER', 'DEVELOPER', 'GUEST', 'THREAT_ENGINEER', 'THREAT_VIEWER'],
+        users: null,
+      },
+      answers: 'User removed or invitation deleted successfully',
+      errors: [403],
     }),
     async (c) => {
+      const p = principalOf(c)
       const { email } = c.req.valid('json')
-      const removed = await removeUser(c.var.deps, principalOf(c), email)
+      const removed = await removeMember(c.var.deps, p, { email })
       return c.json(
         {
           email,
-          id: removed.userId,
+          id: removed.kind === 'member' ? removed.member.user.id : 0,
           passwordResetToken: null,
           roleHierarchy: 'SUCCESS',
-          userRoleHierarchy: [...removed.hierarchy],
+          userRoleHierarchy: [...ROLE_HIERARCHY[p.workspace?.role ?? 'NO_ACCESS']],
           users: null,
         },
         200,

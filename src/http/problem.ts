@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import type { AppError, ErrorCode } from '../../domain/errors'
-import type { AppEnv } from '../../http/env'
-import { errorHeaders, STATUS_OF_CODE } from '../../http/errors'
-import { errorResponses } from '../../http/openapi'
+import type { AppError, ErrorCode } from '../domain/errors'
+import type { AppEnv } from './env'
+import { errorHeaders, STATUS_OF_CODE } from './errors'
+import { errorResponses } from './openapi'
 
 const TITLES: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'Validation failed',
@@ -13,12 +13,16 @@ const TITLES: Record<ErrorCode, string> = {
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'Payload too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  METHOD_NOT_ALLOWED: 'Method not allowed',
   RATE_LIMITED: 'Too many requests',
   UNAVAILABLE: 'Service unavailable',
   INTERNAL: 'Internal server error',
 }
 
-/** RFC 9457 problem details, plus the `message` member that LakeSail clients read. */
+/**
+ * RFC 9457 problem details, plus the `message` member that LakeSail clients read: the error
+ * dialect of the REST surface, and of every route that belongs to no other surface.
+ */
 export const Problem = z
   .object({
     type: z.string(),
@@ -40,7 +44,18 @@ export const Problem = z
       )
       .optional(),
   })
-  .openapi('Problem')
+  .openapi('Problem', {
+    example: {
+      type: 'urn:edge-iam:problem:validation-failed',
+      title: 'Validation failed',
+      status: 400,
+      detail: 'email must be a valid email address',
+      instance: '/me/emails',
+      code: 'VALIDATION_FAILED',
+      message: 'email must be a valid email address',
+      errors: [{ detail: 'must be a valid email address', pointer: '#/email' }],
+    },
+  })
 
 const location = (i: AppError['issues'][number]) => {
   const path = i.path.map(String)
@@ -49,7 +64,7 @@ const location = (i: AppError['issues'][number]) => {
   return { pointer: `#/${path.join('/')}` }
 }
 
-export const renderProblem = (c: Context<AppEnv>, err: AppError) => {
+export const renderProblem = (c: Context<AppEnv>, err: AppError, headers: Record<string, string> = {}) => {
   const status = STATUS_OF_CODE[err.code]
   const body: z.infer<typeof Problem> = {
     type: `urn:edge-iam:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
@@ -62,8 +77,9 @@ export const renderProblem = (c: Context<AppEnv>, err: AppError) => {
     requestId: c.var.requestId,
     ...(err.issues.length ? { errors: err.issues.map((i) => ({ detail: i.message, ...location(i) })) } : {}),
   }
-  return c.json(body, status, { 'Content-Type': 'application/problem+json', ...errorHeaders(err) })
+  return c.json(body, status, { 'Content-Type': 'application/problem+json', ...errorHeaders(err), ...headers })
 }
 
+/** Documented problem responses for the given statuses. */
 export const problems = <S extends number>(...statuses: S[]) =>
   errorResponses(Problem, 'application/problem+json', statuses)

@@ -1,0 +1,19 @@
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import type { AppError } from '../domain/errors'
+import type { AppEnv } from './env'
+
+/**
+ * One API surface: its routes, the path prefixes it owns, and how it renders errors. The app
+ * picks the renderer of the surface that owns a path for errors, unknown paths and wrong methods.
+ */
+export type Surface = {
+  name: string
+  router: OpenAPIHono<AppEnv>
+  /** Paths equal to one of these, or below it. */
+  prefixes: readonly string[]
+  render: (c: Context<AppEnv>, err: AppError, headers?: Record<string, string>) => Response
+}
+
+export const owns = (surface: Surface, path: string) =>
+  surface.prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))
