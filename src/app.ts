@@ -3,7 +3,7 @@ import { Scalar } from '@scalar/hono-api-reference'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
-import { secureHeaders } from 'hono/secure-headers'
+import { NONCE, secureHeaders } from 'hono/secure-headers'
 import { createDeps } from './domain/context'
 import { AppError, type AppError as AppErrorType, notFound } from './domain/errors'
 import type { AppEnv } from './http/env'
@@ -21,6 +21,24 @@ import { system } from './surfaces/system'
 const MAX_BODY_BYTES = 64 * 1024
 const JSON_API_PATH = /^\/(accounts|organizations|account_sessions|account)(\/|$)/
 
+/**
+ * The API reference page runs only this origin's copy of Scalar (/docs/scalar.js, a static asset:
+ * see wrangler.toml) and Scalar's inline start-up script, which carries this response's nonce.
+ * Styles need 'unsafe-inline': Scalar's script injects <style> elements without the nonce (toasts)
+ * and sets style attributes. Scalar's default fonts come from its own host: turned off below.
+ */
+const DOCS_CSP = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'", NONCE],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  baseUri: ["'none'"],
+  formAction: ["'none'"],
+  frameAncestors: ["'self'"],
+}
+
 /** Each surface answers errors in its own dialect, chosen by path. */
 const renderError = (c: Context<AppEnv>, err: AppErrorType) => {
   const path = c.req.path
@@ -34,7 +52,8 @@ export const createApp = () => {
   app.use(requestId(), secureHeaders())
   app.use(async (c, next) => {
     await next()
-    if (!c.req.path.startsWith('/docs')) c.header('Cache-Control', 'no-store')
+    // /docs too: its page carries a fresh CSP nonce. Its script is an asset with its own caching.
+    c.header('Cache-Control', 'no-store')
   })
   app.use(
     bodyLimit({
@@ -74,7 +93,21 @@ export const createApp = () => {
         'User, team, role and access management. Three surfaces over one domain: the dashboard RPC surface (`POST /api/<action>`), REST (`/me`, `/org/users`) and JSON:API (`/accounts`, …).',
     },
   })
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edge-iam API reference' }))
+  app.get(
+    '/docs',
+    secureHeaders({ contentSecurityPolicy: DOCS_CSP }),
+    Scalar((c) => ({
+      url: '/openapi.json',
+      pageTitle: 'edge-iam API reference',
+      cdn: '/docs/scalar.js',
+      nonce: c.get('secureHeadersNonce'),
+      withDefaultFonts: false,
+      // Scalar's hosted AI chat and telemetry would send the document to its servers (and the CSP
+      // blocks them anyway).
+      agent: { disabled: true },
+      telemetry: false,
+    })),
+  )
 
   app.notFound((c) => {
     const action = c.req.path.startsWith('/api/') ? `Unknown action: ${c.req.path.slice(5)}` : null
