@@ -16,6 +16,9 @@ export default defineConfig(async () => ({
           EMAIL_OUTBOX: 'true',
         },
         queueConsumers: { 'iam-jobs': { maxBatchTimeout: 0.05 } },
+        // exports.default.fetch() reaches the Worker past the assets router (wrangler.toml [assets]),
+        // so tests read the static assets through a test-only binding.
+        assets: { directory: './public', binding: 'ASSETS' },
       },
     }),
   ],

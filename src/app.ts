@@ -1,5 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { Scalar } from '@scalar/hono-api-reference'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { methodNotAllowed } from 'hono/method-not-allowed'
@@ -13,6 +12,7 @@ import { SECURITY_SCHEMES } from './http/openapi'
 import { renderProblem } from './http/problem'
 import { owns, type Surface } from './http/surface'
 import { auth } from './surfaces/auth'
+import { docs } from './surfaces/docs'
 import { jsonApi } from './surfaces/jsonapi'
 import { rest } from './surfaces/rest'
 import { rpc } from './surfaces/rpc'
@@ -30,7 +30,8 @@ export const createApp = () => {
   app.use(requestId(), secureHeaders())
   app.use(async (c, next) => {
     await next()
-    if (!c.req.path.startsWith('/docs')) c.header('Cache-Control', 'no-store')
+    // /docs too: its page carries a fresh CSP nonce. Its script is an asset with its own caching.
+    c.header('Cache-Control', 'no-store')
   })
   app.use(
     bodyLimit({
@@ -77,7 +78,7 @@ export const createApp = () => {
         'User, team, role and access management. Three surfaces over one domain: the dashboard RPC surface (`POST /api/<action>`), REST (`/me`, `/org/users`) and JSON:API (`/accounts`, …).',
     },
   })
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'edge-iam API reference' }))
+  app.route('/', docs)
 
   app.notFound((c) => {
     const action = owns(rpc, c.req.path) ? `Unknown action: ${c.req.path.slice('/api/'.length)}` : null

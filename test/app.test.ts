@@ -1,5 +1,6 @@
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { api, post } from './support'
+import { api, BASE, post } from './support'
 
 type OpenApi = {
   openapi: string
@@ -16,6 +17,7 @@ describe('cross-cutting behaviour', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
     expect(res.headers.get('strict-transport-security')).toContain('max-age')
+    expect(res.headers.get('content-security-policy')).toBeNull()
   })
 
   it('answers unknown paths in the dialect of their surface', async () => {
@@ -91,5 +93,39 @@ describe('GET /openapi.json', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toContain('text/html')
     expect(await res.text()).toContain('/openapi.json')
+  })
+
+  it('runs only scripts of its own origin at /docs, under a CSP with a fresh nonce', async () => {
+    const res = await api('/docs')
+    const html = await res.text()
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag)
+    expect(scripts.map((tag) => /\ssrc="([^"]*)"/.exec(tag)?.[1]).filter(Boolean)).toEqual(['/docs/scalar.js'])
+    expect(html).not.toMatch(/(https?:)?\/\/[a-z0-9-]+\.[a-z0-9.-]+/i) // no other origin, not even a link
+
+    const policy = Object.fromEntries(
+      res.headers
+        .get('content-security-policy')!
+        .split(';')
+        .map((directive) => directive.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    )
+    const nonce = /<script\b[^>]*\snonce="([^"]+)"/.exec(html)?.[1]
+    expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/)
+    for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`)
+    expect(policy['default-src']).toEqual(["'none'"])
+    expect(policy['script-src']).toEqual(["'self'", `'nonce-${nonce}'`])
+    expect(policy['connect-src']).toEqual(["'self'"])
+    expect(policy['base-uri']).toEqual(["'none'"])
+    expect(res.headers.get('cache-control')).toBe('no-store')
+
+    const again = await api('/docs')
+    expect(again.headers.get('content-security-policy')).not.toContain(nonce)
+  })
+
+  it('serves the reference script itself from this origin', async () => {
+    const res = await env.ASSETS.fetch(`${BASE}/docs/scalar.js`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^(text|application)\/javascript/)
+    expect(await res.text()).toContain('createApiReference')
   })
 })
