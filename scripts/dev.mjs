@@ -2,7 +2,7 @@
 // `npm run dev`: local secrets on first run, local D1 migrations, then `wrangler dev` on :8787.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { applyOfflineEnv } from './offline-env.mjs'
 
 applyOfflineEnv()
@@ -23,6 +23,20 @@ if (!existsSync('.dev.vars')) {
   console.log('Created .dev.vars with a fresh AUTH_SECRET and ROOT_TOKEN.')
 }
 
+// `npm run dev -- --port 8790`, `--port=8790` or PORT=8790: wrangler takes one --port, so ours is
+// only added when the user gave none.
+const args = process.argv.slice(2)
+const given = args.findIndex((a) => a === '--port' || a.startsWith('--port='))
+const port = given === -1 ? process.env.PORT || '8787' : args[given].split('=')[1] || args[given + 1]
+if (!/^\d{1,5}$/.test(port ?? '')) {
+  console.error(`The port must be a number, not ${JSON.stringify(port)}`)
+  process.exit(2)
+}
+const origin = `http://localhost:${port}`
+// Links in emails point at APP_ORIGIN: while it is the local default, follow the port.
+const localDefault = /APP_ORIGIN = "http:\/\/localhost:8787"/.test(readFileSync('wrangler.toml', 'utf8'))
+const vars = localDefault && port !== '8787' ? ['--var', `APP_ORIGIN:${origin}`] : []
+
 const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local'], {
   stdio: 'inherit',
   env: { ...process.env, CI: 'true' }, // Non-interactive: apply without a confirmation prompt.
@@ -30,11 +44,11 @@ const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--loc
 if (migrate.status !== 0) process.exit(migrate.status ?? 1)
 
 console.log(`
-edge-iam is starting on http://localhost:8787  (API reference: http://localhost:8787/docs)
+edge-iam is starting on ${origin}  (API reference: ${origin}/docs)
 
 Create the first admin once, while the database has no user:
 
-  curl -X POST http://localhost:8787/auth/bootstrap \\
+  curl -X POST ${origin}/auth/bootstrap \\
     -H 'Content-Type: application/json' \\
     -d '{"email":"admin@example.com","password":"Change-me-1!","organization":"Acme"}'
 
@@ -42,6 +56,8 @@ Then sign in with POST /auth/login and send the token as "Authorization: Bearer 
 Emails (invitations, resets) go to the email_outbox table locally.
 `)
 
-const dev = spawn('wrangler', ['dev', '--port', '8787', ...process.argv.slice(2)], { stdio: 'inherit' })
+const dev = spawn('wrangler', ['dev', ...(given === -1 ? ['--port', port] : []), ...vars, ...args], {
+  stdio: 'inherit',
+})
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal))
 dev.on('exit', (code) => process.exit(code ?? 0))

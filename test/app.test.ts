@@ -1,11 +1,21 @@
+import { createExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker from '../src'
 import { api, BASE, post } from './support'
 
+type Operation = {
+  operationId?: string
+  description?: string
+  security?: unknown[]
+  parameters?: { name: string; in: string }[]
+  requestBody?: { content: Record<string, { schema?: { example?: unknown }; example?: unknown }> }
+  responses: Record<string, { content?: Record<string, { example?: unknown; schema?: { example?: unknown } }> }>
+}
 type OpenApi = {
   openapi: string
-  paths: Record<string, Record<string, { security?: unknown[] }>>
-  components: { securitySchemes: Record<string, unknown> }
+  paths: Record<string, Record<string, Operation>>
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { example?: unknown }> }
 }
 
 describe('cross-cutting behaviour', () => {
@@ -36,6 +46,41 @@ describe('cross-cutting behaviour', () => {
     const rpc = await post('/api/getTeamData', { pad: 'x'.repeat(70 * 1024) })
     expect(rpc.status).toBe(413)
     expect(await rpc.json()).toHaveProperty('actionErrors')
+  })
+})
+
+describe('wrong methods', () => {
+  it('answer 405 with Allow in the dialect of their surface', async () => {
+    const rpc = await api('/api/getTeamData')
+    expect(rpc.status).toBe(405)
+    expect(rpc.headers.get('allow')).toBe('POST')
+    expect(await rpc.json()).toEqual({
+      error: 'GET is not allowed here; use POST',
+      actionErrors: ['GET is not allowed here; use POST'],
+    })
+    const rest = await api('/me', { method: 'DELETE' })
+    expect(rest.status).toBe(405)
+    expect(rest.headers.get('allow')).toContain('GET')
+    expect(rest.headers.get('content-type')).toContain('application/problem+json')
+    // An action that does not exist stays a 404, whatever the method.
+    expect((await api('/api/noSuchAction')).status).toBe(404)
+  })
+})
+
+describe('configuration', () => {
+  it('answers every request with 503 naming a malformed variable, instead of failing somewhere later', async () => {
+    const broken = { ...env, APP_ORIGIN: 'dashboard.example.com', MAX_WORKSPACES_PER_USER: 'many' } as Env
+    for (const path of ['/health', '/api/getTeamData', '/me']) {
+      const res = await worker.fetch(
+        new Request(`${BASE}${path}`, { method: 'POST' }),
+        broken,
+        createExecutionContext(),
+      )
+      expect(res.status, path).toBe(503)
+      const text = await res.text()
+      expect(text).toContain('APP_ORIGIN must be an absolute http(s) URL such as https://dash.example.com')
+      expect(text).toContain('MAX_WORKSPACES_PER_USER must be a whole number')
+    }
   })
 })
 
@@ -86,6 +131,34 @@ describe('GET /openapi.json', () => {
     const accounts = JSON.stringify(doc.paths['/accounts'])
     for (const p of ['page[number]', 'page[size]', 'sort', 'count', 'filter[email__match]', 'filter[created_at__gte]'])
       expect(accounts).toContain(`"${p}"`)
+  })
+
+  it('gives every operation an id, a description, examples, its errors and the context headers', async () => {
+    const doc = await (await api('/openapi.json')).json<OpenApi>()
+    const ids = new Set<string>()
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const where = `${method.toUpperCase()} ${path}`
+        expect(op.operationId, where).toBeTruthy()
+        ids.add(op.operationId ?? '')
+        expect(op.description, where).toBeTruthy()
+        const ok = Object.entries(op.responses).find(([status]) => status.startsWith('2'))
+        const content = Object.values(ok?.[1].content ?? {})[0]
+        if (content) expect(content.example ?? content.schema?.example, `${where} response example`).toBeDefined()
+        if (op.requestBody) {
+          const body = Object.values(op.requestBody.content)[0]
+          expect(body?.schema?.example ?? body?.example, `${where} request example`).toBeDefined()
+        }
+        if (op.security) {
+          expect(Object.keys(op.responses), where).toContain('401')
+          expect(
+            op.parameters?.map((p) => p.name),
+            where,
+          ).toEqual(expect.arrayContaining(['account', 'x-context-source']))
+        }
+      }
+    }
+    expect(ids.size).toBe(Object.values(doc.paths).flatMap((m) => Object.keys(m)).length)
   })
 
   it('is rendered as a readable reference at /docs', async () => {

@@ -1,5 +1,8 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm'
 import { customRoles, type ScopeRoleMap } from '../db/schema'
+
+export type { ScopeRoleMap }
+
 import { invalid } from './errors'
 
 export const BUILT_IN_ROLES = [

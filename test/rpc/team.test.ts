@@ -322,8 +322,20 @@ describe('POST /api/inviteUsers', () => {
     expect(retryAfter).toBeLessThanOrEqual(3600)
     expect(await invitationsTo(email)).toEqual([])
     expect(await emailJobsTo(email)).toEqual([])
+    expect((await throttled.json<{ error: string }>()).error).toMatch(/try again in \d+ seconds/)
     // Another client is not held back.
     expect((await invite({ inviteeEmail: email, inviteeRole: 'GUEST' }, adminHeaders)).status).toBe(200)
+  })
+
+  it('counts only invitations sent: refused attempts do not use up the hour', async () => {
+    const ip = nextIp()
+    for (let i = 0; i < 12; i++) {
+      const refused = await invite({ inviteeEmail: 'not-an-email', inviteeRole: 'GUEST' }, adminHeaders, ip)
+      expect(refused.status).toBe(400)
+    }
+    for (let i = 0; i < 10; i++)
+      expect((await invite({ inviteeEmail: freshEmail(), inviteeRole: 'GUEST' }, adminHeaders, ip)).status).toBe(200)
+    expect((await invite({ inviteeEmail: freshEmail(), inviteeRole: 'GUEST' }, adminHeaders, ip)).status).toBe(429)
   })
 
   it('refuses DEVELOPER and GUEST with 403', async () => {
@@ -542,6 +554,14 @@ describe('POST /api/removeUser', () => {
 })
 
 describe('POST /auth/signup', () => {
+  it('accepts the whole invitation link as well as its code', async () => {
+    const email = freshEmail()
+    const { link } = await inviteOk(adminHeaders, email, { inviteeRole: 'GUEST' })
+    const res = await signup({ invitationCode: link, password: STRONG_PASSWORD })
+    expect(res.status).toBe(201)
+    expect((await res.json<SignedIn>()).user.email).toBe(email)
+  })
+
   it('creates the invited user with the invited roles and signs them in', async () => {
     const email = freshEmail()
     const { code } = await inviteOk(adminHeaders, email, { scopeRoleMapping: { API: 'DEVELOPER', AGENTIC: 'GUEST' } })

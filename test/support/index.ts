@@ -8,7 +8,7 @@ import { apiTokens, memberships, organizations, type ScopeRoleMap, users, worksp
 import { createDeps } from '../../src/domain/context'
 import { createCustomRole } from '../../src/domain/custom-roles'
 import { setEntitlements } from '../../src/domain/organizations'
-import { rootPrincipal } from '../../src/domain/principals'
+import { rootPrincipal, syncAllCopies } from '../../src/domain/principals'
 import { allScopes } from '../../src/domain/roles'
 import { startSession } from '../../src/domain/sign-in'
 
@@ -94,7 +94,10 @@ export const seedSignedIn = async (role = 'ADMIN', options: Parameters<typeof se
   return { org, workspace, user, headers: await signIn(user, workspace.id) }
 }
 
-/** An API token of a user or a service account; its key goes in `X-API-KEY`. */
+/**
+ * An API token of a user or a service account (service accounts have no route of their own yet);
+ * its key goes in `X-API-KEY`. Its principal is written to KV as token creation does.
+ */
 export const seedApiToken = async (
   workspaceId: number,
   owner: { userId: number } | { serviceAccountId: number },
@@ -113,6 +116,7 @@ export const seedApiToken = async (
       createdAt: new Date(),
     })
     .returning()
+  await syncAllCopies(deps(), { tokenIds: [token!.id] })
   return { id: token!.id, key, headers: { 'X-API-KEY': key } }
 }
 

@@ -58,7 +58,26 @@ export const accounts = createRouter().openapi(
     ...secured(),
     request: { query: listQuery.schema, headers: ContextHeaders },
     responses: {
-      200: jsonResponse(CollectionSchema('AccountCollection', TYPE, AccountAttributes), 'Accounts', JSON_API),
+      200: jsonResponse(CollectionSchema('AccountCollection', TYPE, AccountAttributes), 'Accounts', JSON_API, {
+        data: [
+          {
+            type: TYPE,
+            id: 'A1B2C3D4E5',
+            attributes: {
+              name: 'Alice',
+              email: 'alice@example.com',
+              enabled: true,
+              role_name: 'ADMIN',
+              created_at: '2026-11-23T10:00:00.000Z',
+            },
+          },
+        ],
+        meta: { count: 1, more: false },
+        links: {
+          self: 'https://iam.example.com/accounts?count=true',
+          first: 'https://iam.example.com/accounts?count=true&page[number]=1&page[size]=1000',
+        },
+      }),
       ...jsonApiErrors(400, 401, 403),
     },
   }),

@@ -1,0 +1,44 @@
+/**
+ * An Env whose D1 and KV bindings count their round trips: each D1 query (or batch) and each KV
+ * operation is one. The real bindings do the work; the proxies only count.
+ */
+export const countingEnv = (base: Env) => {
+  const ops = { d1: [] as string[], kv: [] as string[] }
+  const real = new WeakMap<object, D1PreparedStatement>()
+  const statement = (s: D1PreparedStatement, query: string): D1PreparedStatement => {
+    const wrapped = new Proxy(s, {
+      get(target, key) {
+        if (key === 'bind') return (...values: unknown[]) => statement(target.bind(...values), query)
+        const value = Reflect.get(target, key)
+        if (typeof value !== 'function') return value
+        if (['all', 'raw', 'run', 'first'].includes(String(key))) ops.d1.push(query)
+        return value.bind(target)
+      },
+    })
+    real.set(wrapped, s)
+    return wrapped
+  }
+  const db = new Proxy(base.DB, {
+    get(target, key) {
+      if (key === 'prepare') return (query: string) => statement(target.prepare(query), query)
+      if (key === 'batch')
+        return (statements: D1PreparedStatement[]) => {
+          ops.d1.push(`batch of ${statements.length}`)
+          return target.batch(statements.map((s) => real.get(s) ?? s))
+        }
+      const value = Reflect.get(target, key)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const kv = new Proxy(base.SESSIONS, {
+    get(target, key) {
+      const value = Reflect.get(target, key)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        ops.kv.push(`${String(key)} ${String(args[0])}`)
+        return (value as (...a: unknown[]) => unknown).apply(target, args)
+      }
+    },
+  })
+  return { env: { ...base, DB: db, SESSIONS: kv } as Env, ops }
+}
