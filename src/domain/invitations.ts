@@ -12,7 +12,15 @@ import { prepareJob } from './jobs'
 import { mayInvite } from './members'
 import type { Principal } from './principal'
 import { roleIn } from './principal'
-import { accessibleScopes, canAssign, grantableBy, invalidScope, resolveRole, unknownRole } from './roles'
+import {
+  accessibleScopes,
+  canAssign,
+  customRolesOf,
+  grantableBy,
+  invalidScope,
+  resolveRole,
+  unknownRole,
+} from './roles'
 import { normalizeEmail, validEmail, validName, validUsername } from './rules'
 import { authSecret } from './sessions'
 import { startSession, validPassword } from './sign-in'
@@ -193,11 +201,7 @@ export const acceptInvitation = async (deps: Deps, input: { invitation: string; 
           scopeRoles: memberships.scopeRoles,
           updatedAt: memberships.updatedAt,
         }),
-        customRoles: sql<
-          string | null
-        >`(SELECT json_group_object(name, base_role) FROM custom_roles WHERE workspace_id = ${invitations.workspaceId})`.as(
-          'custom_roles',
-        ),
+        customRoles: customRolesOf(invitations.workspaceId).as('custom_roles'),
       })
       .from(invitations)
       .leftJoin(
@@ -216,7 +220,7 @@ export const acceptInvitation = async (deps: Deps, input: { invitation: string; 
   if (!found || found.invitation.email !== claims.email || found.invitation.workspaceId !== claims.workspaceId)
     throw invalid(NOT_INVITED)
   const { invitation, issuer } = found
-  const custom = new Map(Object.entries(JSON.parse(found.customRoles ?? '{}') as Record<string, string>))
+  const custom = found.customRoles
   const issuerStands =
     invitation.issuerKind === 'root' ||
     (issuer.id !== null &&

@@ -13,6 +13,7 @@ import {
   type BaseRole,
   type CustomRoles,
   canAssign,
+  customRolesOf,
   effectiveRole,
   effectiveRoleSql,
   GRANTABLE_SCOPES,
@@ -311,14 +312,14 @@ export const requireManagesEverywhere = async (deps: Deps, p: Principal, userId:
     .select({
       target: named('target', { role: memberships.role, scopeRoles: memberships.scopeRoles }),
       caller: named('caller', { role: caller.role, scopeRoles: caller.scopeRoles }),
-      customRoles: sql<string>`(SELECT json_group_object(name, base_role) FROM custom_roles WHERE workspace_id = ${memberships.workspaceId})`,
+      custom: customRolesOf(memberships.workspaceId),
     })
     .from(memberships)
     .leftJoin(caller, and(eq(caller.workspaceId, memberships.workspaceId), eq(caller.userId, p.id ?? -1)))
     .where(eq(memberships.userId, userId))
   const everywhere = rows.every((row) => {
     if (row.caller.role === null) return false
-    const custom: CustomRoles = new Map(Object.entries(JSON.parse(row.customRoles ?? '{}') as Record<string, string>))
+    const { custom } = row
     const mine = { role: row.caller.role, scopeRoles: row.caller.scopeRoles }
     const theirs = { role: row.target.role, scopeRoles: row.target.scopeRoles }
     const adminSomewhere = GRANTABLE_SCOPES.some((s) => effectiveRole(mine, s, custom).base === 'ADMIN')

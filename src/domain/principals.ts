@@ -1,15 +1,6 @@
-import { and, eq, gt, inArray, isNull, or, type SQL, type SQLWrapper, sql } from 'drizzle-orm'
+import { and, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
 import { named } from '../db/client'
-import {
-  apiTokens,
-  customRoles,
-  logins,
-  memberships,
-  organizations,
-  serviceAccounts,
-  users,
-  workspaces,
-} from '../db/schema'
+import { apiTokens, logins, memberships, organizations, serviceAccounts, users, workspaces } from '../db/schema'
 import type { Deps } from './context'
 import { conflict, unauthenticated } from './errors'
 import {
@@ -21,7 +12,7 @@ import {
   type UserProfile,
   workspaceAccess,
 } from './principal'
-import { effectiveRoleSql, type Membership, REQUEST_SCOPES, type Scope } from './roles'
+import { type CustomRoles, customRolesOf, effectiveRoleSql, type Membership, REQUEST_SCOPES, type Scope } from './roles'
 
 /**
  * The principal behind each credential, kept whole in KV: identity, membership in its workspace,
@@ -79,12 +70,6 @@ const serviceAccountColumns = {
   updatedBy: serviceAccounts.updatedBy,
 }
 
-/** A workspace's custom roles as one JSON object, so that a principal stays one query. */
-const customRolesOf = (workspaceId: SQLWrapper) =>
-  sql<
-    string | null
-  >`(SELECT json_group_object(${customRoles.name}, ${customRoles.baseRole}) FROM ${customRoles} WHERE ${customRoles.workspaceId} = ${workspaceId})`
-
 const accessColumns = {
   membership: named('m', { role: memberships.role, scopeRoles: memberships.scopeRoles }),
   workspace: {
@@ -96,7 +81,7 @@ const accessColumns = {
 
 type AccessRow = {
   membership: { role: string | null; scopeRoles: Record<string, string> | null }
-  workspace: { id: number | null; organizationId: number | null; entitlements: unknown; customRoles: string | null }
+  workspace: { id: number | null; organizationId: number | null; entitlements: unknown; customRoles: CustomRoles }
 }
 
 const workspaceOfRow = (row: AccessRow): PrincipalCopy['workspace'] => {
@@ -106,7 +91,7 @@ const workspaceOfRow = (row: AccessRow): PrincipalCopy['workspace'] => {
     id: workspace.id,
     organizationId: workspace.organizationId,
     entitlements: (workspace.entitlements as Record<string, boolean> | null) ?? {},
-    customRoles: JSON.parse(workspace.customRoles ?? '{}') as Record<string, string>,
+    customRoles: Object.fromEntries(workspace.customRoles),
     membership: { role: membership.role, scopeRoles: membership.scopeRoles },
   }
 }
@@ -260,16 +245,7 @@ export const rootPrincipal = async (deps: Deps, workspaceId: number | null, scop
     email: null,
     identity: { kind: 'root' },
     scope,
-    workspace: row
-      ? workspaceAccess(
-          {
-            ...row,
-            customRoles: new Map(Object.entries(JSON.parse(row.customRoles ?? '{}') as Record<string, string>)),
-          },
-          null,
-          scope,
-        )
-      : null,
+    workspace: row ? workspaceAccess(row, null, scope) : null,
     credential: { kind: 'root' },
     loginId: null,
     apiToken: null,

@@ -80,6 +80,12 @@ export const effectiveRole = (
   return { name, base: base && isBuiltInRole(base) ? base : 'NO_ACCESS' }
 }
 
+/** A workspace's custom roles as one SQL value (a JSON object, read back as a map), so that a lookup stays one query. */
+export const customRolesOf = (workspaceId: SQLWrapper) =>
+  sql`(SELECT json_group_object(${customRoles.name}, ${customRoles.baseRole}) FROM ${customRoles} WHERE ${customRoles.workspaceId} = ${workspaceId})`.mapWith(
+    (v: string | null): CustomRoles => new Map(Object.entries(JSON.parse(v ?? '{}') as Record<string, string>)),
+  )
+
 /**
  * `effectiveRole` as SQL over a membership row (its `role`, `scope_roles` and `workspace_id`
  * columns, which may be NULL for no membership): the role name, and the base role it acts as.
