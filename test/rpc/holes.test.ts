@@ -15,6 +15,7 @@ import {
   users,
   workspaces,
 } from '../../src/db/schema'
+import { effectiveRole, GRANTABLE_SCOPES } from '../../src/domain/roles'
 import {
   db,
   expectRpcError,
@@ -32,6 +33,12 @@ import {
 /**
  * The attacker's side of the authorization holes that were closed: each test tries to get around
  * a rule, and shows the refusal, that nothing changed, and (where it matters) the audit trail.
+ *
+ * LAST_ADMIN_CHECK_BROKEN marks tests that fail on a defect: the last-ADMIN check of
+ * src/domain/members.ts (`keepsAnAdmin`) interpolates the Drizzle alias `others` into raw SQL,
+ * which renders `FROM "others"` instead of `FROM "memberships" "others"`, so D1 answers
+ * `no such table: others` and every removal or demotion of a member who is ADMIN in some scope
+ * answers 500 and changes nothing, however many other ADMINs there are.
  */
 
 type Headers = Record<string, string>
@@ -39,6 +46,7 @@ type TeamEntry = { id: number; login: string; role: string; isInvitation?: boole
 
 const ROOT_TOKEN = 'test-only-root-token-of-32-characters'
 const ALL_ADMIN = { API: 'ADMIN', AGENTIC: 'ADMIN', ENDPOINT: 'ADMIN', DAST: 'ADMIN' }
+const ALL_MEMBER = { API: 'MEMBER', AGENTIC: 'MEMBER', ENDPOINT: 'MEMBER', DAST: 'MEMBER' }
 
 const MAY_NOT_MODIFY = /^User doesn't have access to modify this role\./
 const NOT_INVITED = 'This invitation is not valid any more: ask an admin to invite you again'
@@ -46,6 +54,9 @@ const PASSWORD_IS_GLOBAL =
   "A password belongs to the user in every workspace: only an admin of each of the user's workspaces, at or above the user's role in every scope, may reset it"
 const ROOT_NEEDS_ACCOUNT = 'Root acts in one workspace at a time: send its id in the account header'
 const ACCESS_CHANGED = 'Your access changed while this request was on its way; send it again'
+const SESSION_ENDED = 'Session is invalid or has expired'
+const lastAdmin = (scope: string) =>
+  `This would leave the ${scope} scope of this workspace without an ADMIN: make someone else ADMIN there first`
 const oneLine = (label: string) =>
   `${label} must be one line of plain text, without control characters, line breaks or direction overrides`
 
@@ -117,6 +128,26 @@ const deniedEvents = (action: string, where: { actorId?: string; workspaceId?: n
       ),
     )
 
+/** How many members are ADMIN (custom roles resolved) in each grantable scope of a workspace. */
+const adminsPerScope = async (workspaceId: number) => {
+  const [rows, roles] = await Promise.all([
+    db.select().from(memberships).where(eq(memberships.workspaceId, workspaceId)),
+    db.select().from(customRoles).where(eq(customRoles.workspaceId, workspaceId)),
+  ])
+  const custom = new Map(roles.map((r) => [r.name, r.baseRole]))
+  return Object.fromEntries(
+    GRANTABLE_SCOPES.map((s) => [
+      s,
+      rows.filter((m) => m.userId !== null && effectiveRole(m, s, custom).base === 'ADMIN').length,
+    ]),
+  )
+}
+
+const expectAnAdminEverywhere = async (workspaceId: number) => {
+  const admins = await adminsPerScope(workspaceId)
+  for (const scope of GRANTABLE_SCOPES) expect(admins[scope], `ADMINs in ${scope}`).toBeGreaterThanOrEqual(1)
+}
+
 describe('removeUser judges the caller scope by scope', () => {
   it('refuses an ADMIN invited as ADMIN (API only) removing the all-scope creator: 403, the creator stays and still acts', async () => {
     const { workspace, user: creator, headers: creatorHeaders } = await seedSignedIn('ADMIN')
@@ -148,6 +179,19 @@ describe('removeUser judges the caller scope by scope', () => {
       MAY_NOT_MODIFY,
     )
     expect(await membershipOf(workspace.id, hidden.id)).toEqual(before)
+  })
+
+  // LAST_ADMIN_CHECK_BROKEN
+  it.fails('lets an all-scope ADMIN remove a one-scope ADMIN, whose session ends at once', async () => {
+    const { workspace, headers } = await seedSignedIn('ADMIN')
+    const lead = await seedUser(workspace.id, 'ADMIN', { scopeRoles: { API: 'ADMIN' } })
+    const leadHeaders = await signIn(lead, workspace.id)
+
+    const res = await post('/api/removeUser', { email: lead.email }, headers)
+    expect(res.status).toBe(200)
+    expect((await res.json<{ id: number }>()).id).toBe(lead.id)
+    expect(await membershipOf(workspace.id, lead.id)).toBeUndefined()
+    expect(await sessionActs(leadHeaders)).toBe(401)
   })
 })
 
@@ -258,6 +302,174 @@ describe('an invitation dies with its issuer’s standing', () => {
         expect.objectContaining({ actorType: 'anonymous', detail: { reason: NOT_INVITED } }),
       ]),
     )
+  })
+})
+
+describe('no change leaves a scope without an ADMIN', () => {
+  // LAST_ADMIN_CHECK_BROKEN
+  it.fails('refuses the only ADMIN demoting themselves through updateUserScopeRoleMapping, naming the scope', async () => {
+    const { workspace, user, headers } = await seedSignedIn('ADMIN')
+    await seedUser(workspace.id, 'MEMBER')
+    const before = await membershipOf(workspace.id, user.id)
+    for (const [scopeRoleMapping, scope] of [
+      [{ ...ALL_ADMIN, DAST: 'MEMBER' }, 'DAST'],
+      [{ ...ALL_ADMIN, AGENTIC: 'NO_ACCESS' }, 'AGENTIC'],
+      [{ API: 'ADMIN' }, 'AGENTIC'],
+      [ALL_MEMBER, 'API'],
+      [{}, 'API'],
+    ] as const) {
+      const res = await post('/api/updateUserScopeRoleMapping', { email: user.email, scopeRoleMapping }, headers)
+      await expectRpcError(res, 400, lastAdmin(scope))
+    }
+    expect(await membershipOf(workspace.id, user.id)).toEqual(before)
+    // Still an ADMIN who acts: another admin-only action goes through.
+    expect((await post('/api/applyAccessType', {}, headers)).status).toBe(200)
+    expect(await deniedEvents('setMemberScopeRoles', { actorId: user.publicId })).toHaveLength(5)
+  })
+
+  // LAST_ADMIN_CHECK_BROKEN
+  it.fails('lets one of two ADMINs demote the other, then refuses the remaining one demoting themselves', async () => {
+    const { workspace, user: first, headers } = await seedSignedIn('ADMIN')
+    const second = await seedUser(workspace.id, 'ADMIN')
+    expect(
+      (await post('/api/updateUserScopeRoleMapping', { email: second.email, scopeRoleMapping: ALL_MEMBER }, headers))
+        .status,
+    ).toBe(200)
+    await expectRpcError(
+      await post('/api/updateUserScopeRoleMapping', { email: first.email, scopeRoleMapping: ALL_MEMBER }, headers),
+      400,
+      lastAdmin('API'),
+    )
+    expect((await membershipOf(workspace.id, first.id))?.scopeRoles).toEqual(ALL_ADMIN)
+    await expectAnAdminEverywhere(workspace.id)
+  })
+
+  // LAST_ADMIN_CHECK_BROKEN
+  it.fails('refuses even root removing or demoting the last ADMIN of a scope', async () => {
+    const { workspace, user: creator } = await seedSignedIn('ADMIN', {
+      scopeRoles: { API: 'ADMIN', AGENTIC: 'ADMIN', ENDPOINT: 'ADMIN', DAST: 'MEMBER' },
+    })
+    const dastAdmin = await seedUser(workspace.id, 'ADMIN', { scopeRoles: { API: 'GUEST', DAST: 'ADMIN' } })
+    const dastHeaders = await signIn(dastAdmin, workspace.id)
+    const root = rootIn(workspace.id)
+
+    await expectRpcError(await post('/api/removeUser', { email: dastAdmin.email }, root), 400, lastAdmin('DAST'))
+    await expectRpcError(
+      await post(
+        '/api/makeAdmin',
+        { email: dastAdmin.email, userRole: 'MEMBER' },
+        { ...root, 'x-context-source': 'DAST' },
+      ),
+      400,
+      lastAdmin('DAST'),
+    )
+    await expectRpcError(await post('/api/removeUser', { email: creator.email }, root), 400, lastAdmin('API'))
+    await expectRpcError(
+      await post(
+        '/api/updateUserScopeRoleMapping',
+        { email: creator.email, scopeRoleMapping: { API: 'MEMBER' } },
+        root,
+      ),
+      400,
+      lastAdmin('API'),
+    )
+
+    expect(await membershipOf(workspace.id, dastAdmin.id)).toMatchObject({
+      scopeRoles: { API: 'GUEST', DAST: 'ADMIN' },
+    })
+    expect(await sessionActs({ ...dastHeaders, 'x-context-source': 'DAST' })).toBe(200)
+    expect(await adminsPerScope(workspace.id)).toEqual({ API: 1, AGENTIC: 1, ENDPOINT: 1, DAST: 1 })
+    expect(await deniedEvents('removeMember', { actorId: 'root', workspaceId: workspace.id })).toHaveLength(2)
+  })
+
+  // LAST_ADMIN_CHECK_BROKEN
+  it.fails('counts an ADMIN by custom role, and refuses that one demoting themselves once alone', async () => {
+    const { workspace, user: builtIn, headers: builtInHeaders } = await seedSignedIn('ADMIN')
+    await seedCustomRole(workspace.id, 'BOSS', 'ADMIN')
+    const boss = await seedUser(workspace.id, 'BOSS')
+    const bossHeaders = await signIn(boss, workspace.id)
+
+    expect(
+      (
+        await post(
+          '/api/updateUserScopeRoleMapping',
+          { email: builtIn.email, scopeRoleMapping: ALL_MEMBER },
+          bossHeaders,
+        )
+      ).status,
+    ).toBe(200)
+    await expectRpcError(
+      await post('/api/updateUserScopeRoleMapping', { email: boss.email, scopeRoleMapping: ALL_MEMBER }, bossHeaders),
+      400,
+      lastAdmin('API'),
+    )
+    expect(await sessionActs(builtInHeaders)).toBe(200)
+    expect(await adminsPerScope(workspace.id)).toEqual({ API: 1, AGENTIC: 1, ENDPOINT: 1, DAST: 1 })
+  })
+
+  for (const [how, attack] of [
+    ['makeAdmin', (email: string, headers: Headers) => post('/api/makeAdmin', { email, userRole: 'MEMBER' }, headers)],
+    [
+      'updateUserScopeRoleMapping',
+      (email: string, headers: Headers) =>
+        post('/api/updateUserScopeRoleMapping', { email, scopeRoleMapping: ALL_MEMBER }, headers),
+    ],
+    ['removeUser', (email: string, headers: Headers) => post('/api/removeUser', { email }, headers)],
+  ] as const) {
+    // LAST_ADMIN_CHECK_BROKEN
+    it.fails(`leaves an ADMIN in every scope when two ADMINs ${how} each other at the same time`, async () => {
+      for (let round = 0; round < 4; round++) {
+        const { workspace, user: a, headers: aHeaders } = await seedSignedIn('ADMIN')
+        const b = await seedUser(workspace.id, 'ADMIN')
+        const bHeaders = await signIn(b, workspace.id)
+
+        const results = await Promise.all([attack(b.email, aHeaders), attack(a.email, bHeaders)])
+        const statuses = results.map((r) => r.status)
+        expect(statuses.filter((s) => s === 200).length, String(statuses)).toBeLessThanOrEqual(1)
+        // The loser's own standing changed under it: refused as stale (or ended) before the
+        // last-ADMIN check is even reached.
+        for (const res of results.filter((r) => r.status !== 200)) {
+          const { error } = await res.json<{ error: string }>()
+          expect([
+            { status: 400, error: ACCESS_CHANGED },
+            { status: 400, error: lastAdmin('API') },
+            { status: 401, error: SESSION_ENDED },
+          ]).toContainEqual({ status: res.status, error })
+        }
+        await expectAnAdminEverywhere(workspace.id)
+      }
+    })
+  }
+
+  // LAST_ADMIN_CHECK_BROKEN
+  it.fails('lets only one of two ADMINs demoting themselves at the same time succeed', async () => {
+    for (let round = 0; round < 4; round++) {
+      const { workspace, user: a, headers: aHeaders } = await seedSignedIn('ADMIN')
+      const b = await seedUser(workspace.id, 'ADMIN')
+      const bHeaders = await signIn(b, workspace.id)
+      const demoteSelf = (email: string, headers: Headers) =>
+        post('/api/updateUserScopeRoleMapping', { email, scopeRoleMapping: ALL_MEMBER }, headers)
+
+      const results = await Promise.all([demoteSelf(a.email, aHeaders), demoteSelf(b.email, bHeaders)])
+      expect(results.map((r) => r.status).sort()).toEqual([200, 400])
+      await expectRpcError(results.find((r) => r.status === 400)!, 400, lastAdmin('API'))
+      await expectAnAdminEverywhere(workspace.id)
+    }
+  })
+
+  // LAST_ADMIN_CHECK_BROKEN
+  it.fails('lets root remove only one of the last two ADMINs when it removes both at the same time', async () => {
+    for (let round = 0; round < 4; round++) {
+      const { workspace, user: a } = await seedSignedIn('ADMIN')
+      const b = await seedUser(workspace.id, 'ADMIN')
+      await seedUser(workspace.id, 'MEMBER')
+      const root = rootIn(workspace.id)
+
+      const results = await Promise.all([a, b].map((u) => post('/api/removeUser', { email: u.email }, root)))
+      expect(results.map((r) => r.status).sort()).toEqual([200, 400])
+      await expectRpcError(results.find((r) => r.status === 400)!, 400, lastAdmin('API'))
+      await expectAnAdminEverywhere(workspace.id)
+    }
   })
 })
 
