@@ -407,6 +407,20 @@ describe('no change leaves a scope without an ADMIN', () => {
     expect(await adminsPerScope(workspace.id)).toEqual({ API: 1, AGENTIC: 1, ENDPOINT: 1, DAST: 1 })
   })
 
+  // Defect: updateCustomRole has no last-ADMIN check, so lowering the base of the role that makes
+  // the only ADMIN an ADMIN answers 200 and leaves every scope without one.
+  it.fails('refuses lowering the base of the custom role that makes the only ADMIN an ADMIN', async () => {
+    const { workspace } = await seedOrganization()
+    await seedCustomRole(workspace.id, 'BOSS', 'ADMIN')
+    const boss = await seedUser(workspace.id, 'BOSS')
+    await seedUser(workspace.id, 'MEMBER')
+    const headers = await signIn(boss, workspace.id)
+
+    const res = await post('/api/updateCustomRole', { roleName: 'BOSS', baseRole: 'GUEST' }, headers)
+    await expectRpcError(res, 400, lastAdmin('API'))
+    await expectAnAdminEverywhere(workspace.id)
+  })
+
   for (const [how, attack] of [
     ['makeAdmin', (email: string, headers: Headers) => post('/api/makeAdmin', { email, userRole: 'MEMBER' }, headers)],
     [
