@@ -1,5 +1,6 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm'
 import { apiCollections, customRoles, invitations, memberships } from '../db/schema'
+import { keepsAnAdminWithout } from './admins'
 import { authorizeIn, refuse } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
@@ -155,6 +156,9 @@ export const updateCustomRole = async (deps: Deps, p: Principal, input: CustomRo
         targetId: role.name,
         detail: { from: role.baseRole, to: fields.baseRole },
       },
+      // A member who is ADMIN through this role must not leave a scope without an ADMIN.
+      checks:
+        role.baseRole === 'ADMIN' && fields.baseRole !== 'ADMIN' ? keepsAnAdminWithout(deps, ws.id, role.name) : [],
       writes: [
         deps.db
           .update(customRoles)

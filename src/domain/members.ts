@@ -1,9 +1,10 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { and, eq, inArray, type SQL } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/sqlite-core'
 import { named } from '../db/client'
 import { apiTokens, invitations, logins, memberships, type ScopeRoleMap, users } from '../db/schema'
+import { keepsAnAdmin } from './admins'
 import { authorizeIn, refuse } from './authorize'
-import { type Check, commit } from './commit'
+import { commit } from './commit'
 import type { Deps } from './context'
 import { defaultInviteRole } from './custom-roles'
 import { forbidden, invalid, notFound } from './errors'
@@ -15,7 +16,6 @@ import {
   canAssign,
   customRolesOf,
   effectiveRole,
-  effectiveRoleSql,
   GRANTABLE_SCOPES,
   grantableBy,
   hasScopeMap,
@@ -103,28 +103,6 @@ export const mayInvite = (issuer: Membership | null, scopeRoles: ScopeRoleMap, c
     return !!role && roleHasAccess(mine, 'INVITE_MEMBERS', 'READ_WRITE') && canAssign(mine, role.base)
   })
 
-const baseRoleSql = (scope: string) =>
-  effectiveRoleSql({ role: others.role, scopeRoles: others.scopeRoles, workspaceId: others.workspaceId }, scope).base
-const others = alias(memberships, 'others')
-
-/**
- * No change may leave a scope of a workspace without an ADMIN: for each scope in which the member
- * is ADMIN and will not be after the change, another person must be ADMIN there. Checked inside the
- * change's batch, so two admins demoting each other at once cannot both succeed.
- */
-const keepsAnAdmin = (ws: WorkspaceAccess, target: Member, after: Membership | null): Check[] =>
-  GRANTABLE_SCOPES.filter(
-    (s) =>
-      effectiveRole(target.membership, s, ws.customRoles).base === 'ADMIN' &&
-      (after === null || effectiveRole(after, s, ws.customRoles).base !== 'ADMIN'),
-  ).map((scope) => ({
-    reason: `last-admin-${scope}`,
-    holds: sql`EXISTS (SELECT 1 FROM ${others} WHERE ${others.workspaceId} = ${ws.id} AND ${others.id} <> ${target.membership.id} AND ${others.userId} IS NOT NULL AND ${baseRoleSql(scope)} = 'ADMIN')`,
-    refusal: invalid(
-      `This would leave the ${scope} scope of this workspace without an ADMIN: make someone else ADMIN there first`,
-    ),
-  }))
-
 /** Deletes a member's pending invitations that their new standing (null: none) no longer allows. */
 const revokeIssued = (
   deps: Deps,
@@ -177,7 +155,7 @@ export const removeMember = async (deps: Deps, p: Principal, ref: MemberRef): Pr
   const userId = member.user.id
   await commit(deps, p, {
     event: { action: 'removeMember', targetType: 'user', targetId: member.user.publicId },
-    checks: keepsAnAdmin(ws, member, null),
+    checks: keepsAnAdmin(deps, ws, member, null),
     writes: [
       deps.db.delete(memberships).where(eq(memberships.id, member.membership.id)),
       deps.db.delete(logins).where(and(eq(logins.userId, userId), eq(logins.workspaceId, ws.id))),
@@ -220,7 +198,7 @@ export const changeMemberRole = async (deps: Deps, p: Principal, ref: MemberRef,
       targetId: member.user.publicId,
       detail: { scope: p.scope, from: effectiveRole(membership, p.scope, ws.customRoles).name, to: requested.name },
     },
-    checks: keepsAnAdmin(ws, member, after),
+    checks: keepsAnAdmin(deps, ws, member, after),
     writes: [
       deps.db
         .update(memberships)
@@ -288,7 +266,7 @@ export const setMemberScopeRoles = async (
       targetId: member.user.publicId,
       detail: { from: member.membership.scopeRoles, to: mapping },
     },
-    checks: keepsAnAdmin(ws, member, after),
+    checks: keepsAnAdmin(deps, ws, member, after),
     writes: [
       deps.db
         .update(memberships)

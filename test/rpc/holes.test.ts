@@ -33,12 +33,6 @@ import {
 /**
  * The attacker's side of the authorization holes that were closed: each test tries to get around
  * a rule, and shows the refusal, that nothing changed, and (where it matters) the audit trail.
- *
- * LAST_ADMIN_CHECK_BROKEN marks tests that fail on a defect: the last-ADMIN check of
- * src/domain/members.ts (`keepsAnAdmin`) interpolates the Drizzle alias `others` into raw SQL,
- * which renders `FROM "others"` instead of `FROM "memberships" "others"`, so D1 answers
- * `no such table: others` and every removal or demotion of a member who is ADMIN in some scope
- * answers 500 and changes nothing, however many other ADMINs there are.
  */
 
 type Headers = Record<string, string>
@@ -181,8 +175,7 @@ describe('removeUser judges the caller scope by scope', () => {
     expect(await membershipOf(workspace.id, hidden.id)).toEqual(before)
   })
 
-  // LAST_ADMIN_CHECK_BROKEN
-  it.fails('lets an all-scope ADMIN remove a one-scope ADMIN, whose session ends at once', async () => {
+  it('lets an all-scope ADMIN remove a one-scope ADMIN, whose session ends at once', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const lead = await seedUser(workspace.id, 'ADMIN', { scopeRoles: { API: 'ADMIN' } })
     const leadHeaders = await signIn(lead, workspace.id)
@@ -306,8 +299,7 @@ describe('an invitation dies with its issuer’s standing', () => {
 })
 
 describe('no change leaves a scope without an ADMIN', () => {
-  // LAST_ADMIN_CHECK_BROKEN
-  it.fails('refuses the only ADMIN demoting themselves through updateUserScopeRoleMapping, naming the scope', async () => {
+  it('refuses the only ADMIN demoting themselves through updateUserScopeRoleMapping, naming the scope', async () => {
     const { workspace, user, headers } = await seedSignedIn('ADMIN')
     await seedUser(workspace.id, 'MEMBER')
     const before = await membershipOf(workspace.id, user.id)
@@ -327,8 +319,7 @@ describe('no change leaves a scope without an ADMIN', () => {
     expect(await deniedEvents('setMemberScopeRoles', { actorId: user.publicId })).toHaveLength(5)
   })
 
-  // LAST_ADMIN_CHECK_BROKEN
-  it.fails('lets one of two ADMINs demote the other, then refuses the remaining one demoting themselves', async () => {
+  it('lets one of two ADMINs demote the other, then refuses the remaining one demoting themselves', async () => {
     const { workspace, user: first, headers } = await seedSignedIn('ADMIN')
     const second = await seedUser(workspace.id, 'ADMIN')
     expect(
@@ -344,8 +335,7 @@ describe('no change leaves a scope without an ADMIN', () => {
     await expectAnAdminEverywhere(workspace.id)
   })
 
-  // LAST_ADMIN_CHECK_BROKEN
-  it.fails('refuses even root removing or demoting the last ADMIN of a scope', async () => {
+  it('refuses even root removing or demoting the last ADMIN of a scope', async () => {
     const { workspace, user: creator } = await seedSignedIn('ADMIN', {
       scopeRoles: { API: 'ADMIN', AGENTIC: 'ADMIN', ENDPOINT: 'ADMIN', DAST: 'MEMBER' },
     })
@@ -382,8 +372,7 @@ describe('no change leaves a scope without an ADMIN', () => {
     expect(await deniedEvents('removeMember', { actorId: 'root', workspaceId: workspace.id })).toHaveLength(2)
   })
 
-  // LAST_ADMIN_CHECK_BROKEN
-  it.fails('counts an ADMIN by custom role, and refuses that one demoting themselves once alone', async () => {
+  it('counts an ADMIN by custom role, and refuses that one demoting themselves once alone', async () => {
     const { workspace, user: builtIn, headers: builtInHeaders } = await seedSignedIn('ADMIN')
     await seedCustomRole(workspace.id, 'BOSS', 'ADMIN')
     const boss = await seedUser(workspace.id, 'BOSS')
@@ -409,7 +398,7 @@ describe('no change leaves a scope without an ADMIN', () => {
 
   // Defect: updateCustomRole has no last-ADMIN check, so lowering the base of the role that makes
   // the only ADMIN an ADMIN answers 200 and leaves every scope without one.
-  it.fails('refuses lowering the base of the custom role that makes the only ADMIN an ADMIN', async () => {
+  it('refuses lowering the base of the custom role that makes the only ADMIN an ADMIN', async () => {
     const { workspace } = await seedOrganization()
     await seedCustomRole(workspace.id, 'BOSS', 'ADMIN')
     const boss = await seedUser(workspace.id, 'BOSS')
@@ -430,8 +419,7 @@ describe('no change leaves a scope without an ADMIN', () => {
     ],
     ['removeUser', (email: string, headers: Headers) => post('/api/removeUser', { email }, headers)],
   ] as const) {
-    // LAST_ADMIN_CHECK_BROKEN
-    it.fails(`leaves an ADMIN in every scope when two ADMINs ${how} each other at the same time`, async () => {
+    it(`leaves an ADMIN in every scope when two ADMINs ${how} each other at the same time`, async () => {
       for (let round = 0; round < 4; round++) {
         const { workspace, user: a, headers: aHeaders } = await seedSignedIn('ADMIN')
         const b = await seedUser(workspace.id, 'ADMIN')
@@ -455,8 +443,7 @@ describe('no change leaves a scope without an ADMIN', () => {
     })
   }
 
-  // LAST_ADMIN_CHECK_BROKEN
-  it.fails('lets only one of two ADMINs demoting themselves at the same time succeed', async () => {
+  it('lets only one of two ADMINs demoting themselves at the same time succeed', async () => {
     for (let round = 0; round < 4; round++) {
       const { workspace, user: a, headers: aHeaders } = await seedSignedIn('ADMIN')
       const b = await seedUser(workspace.id, 'ADMIN')
@@ -471,8 +458,7 @@ describe('no change leaves a scope without an ADMIN', () => {
     }
   })
 
-  // LAST_ADMIN_CHECK_BROKEN
-  it.fails('lets root remove only one of the last two ADMINs when it removes both at the same time', async () => {
+  it('lets root remove only one of the last two ADMINs when it removes both at the same time', async () => {
     for (let round = 0; round < 4; round++) {
       const { workspace, user: a } = await seedSignedIn('ADMIN')
       const b = await seedUser(workspace.id, 'ADMIN')
