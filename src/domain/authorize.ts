@@ -9,10 +9,13 @@ type Rule =
   | { kind: 'signedIn' }
   /** Base role ADMIN in the current workspace and scope. */
   | { kind: 'admin' }
+  /** The deployment's root identity only. */
+  | { kind: 'root' }
   | { kind: 'feature'; feature: Feature; access: Access }
 
 const signedIn: Rule = { kind: 'signedIn' }
 const admin: Rule = { kind: 'admin' }
+const root: Rule = { kind: 'root' }
 const feature = (f: Feature, access: Access): Rule => ({ kind: 'feature', feature: f, access })
 
 /**
@@ -44,6 +47,24 @@ const POLICY = {
   refreshUsage: feature('BILLING', 'READ_WRITE'),
   applyAccessTypes: admin,
   resetCollectionAccessTypes: feature('INVENTORY', 'READ_WRITE'),
+  // The caller's own account (REST /me).
+  updateOwnProfile: signedIn,
+  manageOwnEmails: signedIn,
+  manageOwnLogins: signedIn,
+  manageOwnMfa: signedIn,
+  listOwnTeams: signedIn,
+  changeOwnPassword: signedIn,
+  // The organization's people (REST /org).
+  listOrgUsers: admin,
+  createOrgUser: admin,
+  readOrgUser: admin,
+  updateOrgUser: admin,
+  deleteOrgUser: admin,
+  resetUserMfa: admin,
+  resetUserPassword: admin,
+  manageTeams: admin,
+  manageServiceAccounts: admin,
+  readOutbox: root,
 } satisfies Record<string, Rule>
 
 export type Action = keyof typeof POLICY
@@ -57,8 +78,23 @@ const ENTITLEMENTS: Partial<Record<Action, string>> = {
   deleteCustomRole: 'RBAC_FEATURE',
 }
 
-/** Actions no API token may call, whatever its utility. */
-const NEVER_BY_TOKEN: readonly Action[] = ['inviteMember', 'endSession', 'createApiToken', 'deleteApiToken']
+/** What a session opened with a temporary password may do until the user sets their own. */
+const WHILE_PASSWORD_CHANGE_REQUIRED: readonly Action[] = ['readSelf', 'changeOwnPassword']
+
+/**
+ * Actions no API token may call, whatever its utility: a key must not mint keys, invite, or take
+ * over its owner's account (password, second factor, addresses).
+ */
+const NEVER_BY_TOKEN: readonly Action[] = [
+  'inviteMember',
+  'endSession',
+  'createApiToken',
+  'deleteApiToken',
+  'updateOwnProfile',
+  'manageOwnEmails',
+  'manageOwnMfa',
+  'changeOwnPassword',
+]
 
 /** What BURP and CICD tokens may call; EXTERNAL_API tokens may call every other action. */
 export const TOKEN_ACTIONS: Record<Exclude<ApiTokenUtility, 'EXTERNAL_API'>, readonly Action[]> = {
@@ -74,14 +110,17 @@ const NO_ACCESS_MESSAGE =
  * feature this particular call needs besides the action's own.
  */
 const denialOf = (p: Principal, action: Action, feature?: string): string | null => {
+  if (p.passwordChangeRequired && !WHILE_PASSWORD_CHANGE_REQUIRED.includes(action))
+    return `Your password was reset: set a new one first (POST /org/users/${p.publicId}/password)`
   const token = p.apiToken
   if (token) {
     if (NEVER_BY_TOKEN.includes(action)) return `API tokens cannot ${describe(action)}`
     if (token.utility !== 'EXTERNAL_API' && !TOKEN_ACTIONS[token.utility].includes(action))
       return `${token.utility} tokens cannot ${describe(action)}`
   }
-  if (p.kind === 'root') return null
   const rule: Rule = POLICY[action]
+  if (p.kind === 'root') return null
+  if (rule.kind === 'root') return 'Only the root identity may do this'
   if (rule.kind === 'signedIn') return null
   const ws = p.workspace
   if (!ws || ws.role === 'NO_ACCESS') return NO_ACCESS_MESSAGE

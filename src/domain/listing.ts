@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, inArray, lte, notInArray, type SQL, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { fromBase64Url, toBase64Url } from '../auth/crypto'
-import { invalid } from './errors'
+import { AppError, invalid } from './errors'
 
 /**
  * The list grammar every list route shares: typed filters with a closed set of operators,
@@ -103,33 +103,69 @@ export const coerce = (type: FieldType, raw: string): FilterValue | { error: str
   }
 }
 
-// REST lists page with an opaque marker: base64url of the key the next page starts after
-// (null: from the beginning).
+// REST lists page with an opaque marker: the key the next page starts after, signed, so that a
+// client can only echo markers back, never build one (keyset paging: stable under inserts).
 
 type MarkerKey = number | string | null
 
-export const encodeMarker = (after: MarkerKey) => toBase64Url(new TextEncoder().encode(JSON.stringify({ after })))
+/** A REST list request: at most `limit` items (0 to 100) after the marker's position. */
+export type MarkerQuery = { limit: number; marker?: string }
+export type MarkerPage<T> = { items: T[]; marker?: string }
 
-export const decodeMarker = (marker: string): MarkerKey => {
-  try {
-    const { after } = JSON.parse(new TextDecoder().decode(fromBase64Url(marker)))
-    if (after === null || typeof after === 'number' || typeof after === 'string') return after
-  } catch {}
-  throw invalid('marker is not one this service issued')
+const encoder = new TextEncoder()
+
+const signature = async (secret: string, payload: string) => {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    encoder.encode(`marker:${secret}`),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  )
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(payload))))
+}
+
+/** A marker for one list (`list` names it, so one list's marker means nothing to another). */
+export const signMarker = async (secret: string, list: string, after: MarkerKey) => {
+  const payload = toBase64Url(encoder.encode(JSON.stringify({ list, after })))
+  return `${payload}.${await signature(secret, payload)}`
+}
+
+export const readMarker = async (secret: string, list: string, marker: string): Promise<MarkerKey> => {
+  const [payload = '', mac = ''] = marker.split('.')
+  if (mac && mac === (await signature(secret, payload))) {
+    try {
+      const decoded = JSON.parse(new TextDecoder().decode(fromBase64Url(payload)))
+      const { after } = decoded
+      if (decoded.list === list && (after === null || typeof after === 'number' || typeof after === 'string'))
+        return after
+    } catch {}
+  }
+  throw new AppError(
+    'VALIDATION_FAILED',
+    'marker is not one this list issued: send back the marker of its previous page',
+    {
+      issues: [{ path: ['marker'], message: 'is not one this list issued', in: 'query' }],
+    },
+  )
 }
 
 /**
- * Splits `limit + 1` rows fetched after `start` into a page and the marker of the next one.
- * With `limit` 0 the page is empty and the marker points where this one started.
+ * One page of a keyset-paged list: `fetch` returns up to `take` rows after a key (null: from the
+ * start) in key order. With `limit` 0 the page is empty, and its marker, when rows follow, points
+ * where this one started, so a client walking pages still moves on.
  */
-export const markerPage = <T>(
-  rows: readonly T[],
-  limit: number,
+export const markerPage = async <T>(
+  secret: string,
+  list: string,
+  q: MarkerQuery,
+  fetch: (after: MarkerKey, take: number) => Promise<T[]>,
   keyOf: (row: T) => number | string,
-  start: MarkerKey,
-): { items: T[]; marker?: string } => {
-  const items = rows.slice(0, limit)
-  if (rows.length <= limit) return { items }
+): Promise<MarkerPage<T>> => {
+  const start = q.marker === undefined ? null : await readMarker(secret, list, q.marker)
+  const rows = await fetch(start, q.limit + 1)
+  const items = rows.slice(0, q.limit)
+  if (rows.length <= q.limit) return { items }
   const last = items.at(-1)
-  return { items, marker: encodeMarker(last === undefined ? start : keyOf(last)) }
+  return { items, marker: await signMarker(secret, list, last === undefined ? start : keyOf(last)) }
 }

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm'
-import { organizations, workspaces } from '../db/schema'
+import { memberships, organizations, workspaces } from '../db/schema'
 import { commit } from './commit'
 import type { Deps } from './context'
 import type { Principal } from './principal'
@@ -30,3 +30,11 @@ export const setEntitlements = async (
     affects: { workspaceIds: inOrganization.map((w) => w.id) },
   })
 }
+
+/** The ids of the people of an organization (a membership in one of its workspaces), as a subquery. */
+export const peopleOf = (deps: Deps, organizationId: number) =>
+  deps.db
+    .select({ id: memberships.userId })
+    .from(memberships)
+    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+    .where(eq(workspaces.organizationId, organizationId))

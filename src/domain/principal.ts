@@ -69,6 +69,8 @@ export type Principal = {
   scope: Scope
   workspace: WorkspaceAccess | null
   credential: Credential
+  /** A session opened with a temporary password: it may only read /me and set a password. */
+  passwordChangeRequired: boolean
   /** The session the request came with, if any. */
   loginId: string | null
   apiToken: { id: number; utility: ApiTokenUtility } | null

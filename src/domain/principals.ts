@@ -33,6 +33,8 @@ export type PrincipalCopy = {
   } | null
   /** Epoch ms; null for an API token without expiry. */
   expiresAt: number | null
+  /** The user's password was reset by an admin: this session may only set a new one. */
+  passwordChangeRequired: boolean
 }
 
 export const SESSION_ENDED = 'Session is invalid or has expired'
@@ -102,6 +104,9 @@ const sessionCopies = (deps: Deps, where: SQL) =>
     .select({
       login: named('login', { id: logins.id, expiresAt: logins.expiresAt }),
       user: named('user', userColumns),
+      passwordChangeRequired: sql`${users.passwordChangeRequired}`
+        .mapWith(users.passwordChangeRequired)
+        .as('user_password_change_required'),
       ...accessColumns,
     })
     .from(logins)
@@ -120,6 +125,7 @@ const fromSessionRow = (row: SessionRow): [string, PrincipalCopy] => [
     identity: { kind: 'user', user: row.user },
     workspace: workspaceOfRow(row),
     expiresAt: row.login.expiresAt.getTime(),
+    passwordChangeRequired: row.passwordChangeRequired,
   },
 ]
 
@@ -127,7 +133,12 @@ const fromSessionRow = (row: SessionRow): [string, PrincipalCopy] => [
 const tokenCopies = (deps: Deps, where: SQL) =>
   deps.db
     .select({
-      token: named('token', { id: apiTokens.id, keyHash: apiTokens.keyHash, utility: apiTokens.utility }),
+      token: named('token', {
+        id: apiTokens.id,
+        keyHash: apiTokens.keyHash,
+        utility: apiTokens.utility,
+        expiresAt: apiTokens.expiresAt,
+      }),
       user: named('user', userColumns),
       serviceAccount: named('sa', serviceAccountColumns),
       ...accessColumns,
@@ -144,7 +155,13 @@ const tokenCopies = (deps: Deps, where: SQL) =>
     )
     .leftJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     .leftJoin(organizations, eq(organizations.id, workspaces.organizationId))
-    .where(and(where, or(isNull(apiTokens.userId), eq(users.enabled, true))))
+    .where(
+      and(
+        where,
+        or(isNull(apiTokens.userId), eq(users.enabled, true)),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, deps.now())),
+      ),
+    )
 
 type TokenRow = Awaited<ReturnType<typeof tokenCopies>>[number]
 
@@ -162,7 +179,9 @@ const fromTokenRow = (row: TokenRow): [string, PrincipalCopy] | null => {
       credential: { kind: 'apiToken', id: row.token.id, keyHash: row.token.keyHash, utility: row.token.utility },
       identity,
       workspace: workspaceOfRow(row),
-      expiresAt: null,
+      expiresAt: row.token.expiresAt?.getTime() ?? null,
+      // Only sessions opened with the temporary password are held to it; keys act as before.
+      passwordChangeRequired: false,
     },
   ]
 }
@@ -194,6 +213,7 @@ const toPrincipal = (copy: PrincipalCopy, scope: Scope): Principal => {
       ? workspaceAccess({ ...ws, customRoles: new Map(Object.entries(ws.customRoles)) }, ws.membership, scope)
       : null,
     credential,
+    passwordChangeRequired: copy.passwordChangeRequired,
     loginId: credential.kind === 'session' ? credential.loginId : null,
     apiToken: credential.kind === 'apiToken' ? { id: credential.id, utility: credential.utility } : null,
   }
@@ -219,7 +239,7 @@ export const principalOfApiKey = async (deps: Deps, keyHash: string, scope: Scop
     const [row] = await tokenCopies(deps, eq(apiTokens.keyHash, keyHash))
     copy = row ? (fromTokenRow(row)?.[1] ?? null) : null
   }
-  if (!copy) throw unauthenticated(INVALID_KEY)
+  if (!copy || (copy.expiresAt !== null && copy.expiresAt <= deps.now().getTime())) throw unauthenticated(INVALID_KEY)
   return toPrincipal(copy, scope)
 }
 
@@ -247,6 +267,7 @@ export const rootPrincipal = async (deps: Deps, workspaceId: number | null, scop
     scope,
     workspace: row ? workspaceAccess(row, null, scope) : null,
     credential: { kind: 'root' },
+    passwordChangeRequired: false,
     loginId: null,
     apiToken: null,
   }

@@ -160,13 +160,23 @@ const filterDescription = (type: string, op: string) =>
 
 /** REST lists: `limit` 0 to 100 (default 100) and the opaque `marker` of the previous page. */
 export const markerQuery = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(100)
-    .default(100)
-    .openapi({ type: 'integer', description: 'The maximum number of items to list' }),
+  limit: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return 100
+      if (/^\d{1,3}$/.test(v) && Number(v) <= 100) return Number(v)
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number from 0 to 100' })
+      return z.NEVER
+    })
+    .openapi({
+      type: 'integer',
+      format: 'int32',
+      minimum: 0,
+      maximum: 100,
+      default: 100,
+      description: 'The maximum number of items to list',
+    }),
   marker: z
     .string()
     .max(512)

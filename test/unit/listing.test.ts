@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeMarker, encodeMarker, markerPage } from '../../src/domain/listing'
+import { markerPage, readMarker, signMarker } from '../../src/domain/listing'
 import { ACCOUNT_LIST } from '../../src/domain/users'
 import { jsonApiListQuery } from '../../src/http/query'
 
@@ -55,26 +55,46 @@ describe('JSON:API list query', () => {
 })
 
 describe('markers', () => {
-  it('round-trip and refuse forgeries', () => {
-    expect(decodeMarker(encodeMarker(42))).toBe(42)
-    expect(decodeMarker(encodeMarker('ABC'))).toBe('ABC')
-    expect(decodeMarker(encodeMarker(null))).toBeNull()
-    expect(() => decodeMarker('not-a-marker')).toThrow(/not one this service issued/)
-    expect(() => decodeMarker(btoa('{"after":{}}'))).toThrow()
+  const secret = 'unit-test-secret-of-some-length-0123456789'
+  const rows = [1, 2, 3, 4, 5].map((id) => ({ id }))
+  const fetchAfter = async (after: number | string | null, take: number) =>
+    rows.filter((r) => after === null || r.id > Number(after)).slice(0, take)
+
+  it('round-trip, and refuse forgeries, garbage and markers of another list', async () => {
+    for (const key of [42, 'ABC', null])
+      expect(await readMarker(secret, 'users', await signMarker(secret, 'users', key))).toBe(key)
+    const forged = `${btoa(JSON.stringify({ list: 'users', after: 1 })).replaceAll('=', '')}.AAAA`
+    for (const bad of [
+      'not-a-marker',
+      forged,
+      await signMarker(secret, 'teams', 1),
+      await signMarker('other-secret', 'users', 1),
+    ])
+      await expect(readMarker(secret, 'users', bad)).rejects.toThrow(/not one this list issued/)
   })
 
-  it('page limit + 1 rows into items and the marker of the next page', () => {
-    const rows = [{ id: 1 }, { id: 2 }, { id: 3 }]
-    const first = markerPage(rows, 2, (r) => r.id, null)
+  it('page limit + 1 rows into items and the marker of the next page; the last page has none', async () => {
+    const first = await markerPage(secret, 'l', { limit: 2 }, fetchAfter, (r) => r.id)
     expect(first.items).toEqual([{ id: 1 }, { id: 2 }])
-    expect(decodeMarker(first.marker!)).toBe(2)
-    expect(markerPage(rows.slice(2), 2, (r) => r.id, 2)).toEqual({ items: [{ id: 3 }] })
+    const second = await markerPage(secret, 'l', { limit: 2, marker: first.marker }, fetchAfter, (r) => r.id)
+    expect(second.items).toEqual([{ id: 3 }, { id: 4 }])
+    const last = await markerPage(secret, 'l', { limit: 2, marker: second.marker }, fetchAfter, (r) => r.id)
+    expect(last).toEqual({ items: [{ id: 5 }] })
+    expect('marker' in last).toBe(false)
   })
 
-  it('with limit 0 return no items and a marker where the page started', () => {
-    const page = markerPage([{ id: 5 }], 0, (r) => r.id, 4)
-    expect(page.items).toEqual([])
-    expect(decodeMarker(page.marker!)).toBe(4)
-    expect(markerPage([], 0, (r: { id: number }) => r.id, 4)).toEqual({ items: [] })
+  it('with limit 0 return no items and, while rows follow, a marker where the page started', async () => {
+    const first = await markerPage(secret, 'l', { limit: 2 }, fetchAfter, (r) => r.id)
+    const zero = await markerPage(secret, 'l', { limit: 0, marker: first.marker }, fetchAfter, (r) => r.id)
+    expect(zero.items).toEqual([])
+    expect(await readMarker(secret, 'l', zero.marker ?? '')).toBe(2)
+    const end = await markerPage(
+      secret,
+      'l',
+      { limit: 0 },
+      async () => [],
+      (r: { id: number }) => r.id,
+    )
+    expect(end).toEqual({ items: [] })
   })
 })

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { newPublicId } from '../../auth/crypto'
 import { authorship, json, timestamps } from '../columns'
 import { organizations, workspaces } from './organizations'
 import { serviceAccounts, users } from './users'
@@ -63,6 +64,8 @@ export const teams = sqliteTable(
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
     name: text().notNull(),
+    description: text(),
+    /** A built-in or custom role name, given to members added without one. */
     defaultRole: text().notNull().default('GUEST'),
     ...timestamps(),
     ...authorship(),
@@ -125,6 +128,10 @@ export const apiTokens = sqliteTable(
   'api_tokens',
   {
     id: integer().primaryKey({ autoIncrement: true }),
+    /** The id of a service account's key on the REST surface. */
+    publicId: text()
+      .notNull()
+      .$defaultFn(() => newPublicId()),
     workspaceId: integer()
       .notNull()
       .references(() => workspaces.id, { onDelete: 'cascade' }),
@@ -136,10 +143,15 @@ export const apiTokens = sqliteTable(
     /** The first characters of the key, to recognise it in listings. */
     keyPrefix: text().notNull(),
     createdAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer({ mode: 'timestamp_ms' }),
     lastUsedAt: integer({ mode: 'timestamp_ms' }),
+    /** Null: the key never expires. */
+    expiresAt: integer({ mode: 'timestamp_ms' }),
   },
   (t) => [
     uniqueIndex('api_tokens_key').on(t.keyHash),
+    uniqueIndex('api_tokens_public_id').on(t.publicId),
+    index('api_tokens_service_account').on(t.serviceAccountId),
     index('api_tokens_workspace_user').on(t.workspaceId, t.userId),
     check('api_tokens_one_owner', sql`(${t.userId} IS NULL) <> (${t.serviceAccountId} IS NULL)`),
   ],

@@ -132,6 +132,7 @@ export const emailOutbox = sqliteTable(
     to: text().notNull(),
     subject: text().notNull(),
     text: text().notNull(),
+    html: text(),
     provider: text().notNull(),
     createdAt: integer({ mode: 'timestamp_ms' }).notNull(),
   },

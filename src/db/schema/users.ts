@@ -18,6 +18,8 @@ export const users = sqliteTable(
     pictureUrl: text(),
     joinedAt: integer({ mode: 'timestamp_ms' }),
     nameUpdatedAt: integer({ mode: 'timestamp_ms' }),
+    /** Set by an admin's password reset: until the user sets their own, a session may only do that. */
+    passwordChangeRequired: integer({ mode: 'boolean' }).notNull().default(false),
     ...timestamps(),
     ...authorship(),
   },
@@ -29,7 +31,10 @@ export const users = sqliteTable(
   ],
 )
 
-/** Extra addresses of a user; `verifiedAt` is set once the verification link was used. */
+/**
+ * The addresses of a user, the sign-in address among them (verified); `verifiedAt` is set once the
+ * verification link was used. An address belongs to one user at most.
+ */
 export const userEmails = sqliteTable(
   'user_emails',
   {
@@ -94,6 +99,8 @@ export const mfaSecrets = sqliteTable('mfa_secrets', {
     .references(() => users.id, { onDelete: 'cascade' }),
   secretEncrypted: text().notNull(),
   confirmedAt: integer({ mode: 'timestamp_ms' }),
+  /** The last TOTP time step accepted: a code is good once (RFC 6238 §5.2). */
+  lastUsedStep: integer(),
   createdAt: integer({ mode: 'timestamp_ms' }).notNull(),
 })
 

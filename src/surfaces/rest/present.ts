@@ -1,0 +1,61 @@
+import { z } from '@hono/zod-openapi'
+import type { ServiceAccountProfile, UserProfile } from '../../domain/principal'
+import { ResourceId, Timestamp } from './route'
+
+/** The REST surface's resources, in LakeSail's shapes: camelCase, absent rather than null. */
+
+export const UserSchema = z
+  .object({
+    id: ResourceId,
+    email: z.string().openapi({ format: 'email', example: 'alice@example.com' }),
+    givenName: z.string().optional(),
+    familyName: z.string().optional(),
+    displayName: z.string().optional(),
+    createdAt: Timestamp,
+    createdBy: ResourceId.optional(),
+    updatedAt: Timestamp,
+    updatedBy: ResourceId.optional(),
+  })
+  .openapi('User')
+
+export const ServiceAccountSchema = z
+  .object({
+    id: ResourceId,
+    username: z.string().openapi({ example: 'ci-deploy-bot' }),
+    description: z.string().optional(),
+    createdAt: Timestamp,
+    createdBy: ResourceId.optional(),
+    updatedAt: Timestamp,
+    updatedBy: ResourceId.optional(),
+  })
+  .openapi('ServiceAccount')
+
+/** Leaves out absent values rather than sending nulls. */
+export const defined = <T extends Record<string, unknown>>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], null>
+  }
+
+export const presentUser = (u: UserProfile) =>
+  defined({
+    id: u.publicId,
+    email: u.email,
+    givenName: u.givenName,
+    familyName: u.familyName,
+    displayName: u.displayName,
+    createdAt: u.createdAt.toISOString(),
+    createdBy: u.createdBy,
+    updatedAt: u.updatedAt.toISOString(),
+    updatedBy: u.updatedBy,
+  })
+
+export const presentServiceAccount = (s: ServiceAccountProfile) =>
+  defined({
+    id: s.publicId,
+    username: s.username,
+    description: s.description,
+    createdAt: s.createdAt.toISOString(),
+    createdBy: s.createdBy,
+    updatedAt: s.updatedAt.toISOString(),
+    updatedBy: s.updatedBy,
+  })
