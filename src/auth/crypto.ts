@@ -43,3 +43,39 @@ export const safeEqual = async (a: string, b: string): Promise<boolean> => {
   const [ha, hb] = await Promise.all([digest(a), digest(b)])
   return crypto.subtle.timingSafeEqual(ha, hb)
 }
+
+/** An AES-GCM key derived from a deployment secret for one purpose (HKDF-SHA256). */
+const sealingKey = async (secret: string, purpose: string) => {
+  const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey'])
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: encoder.encode(purpose) },
+    material,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  )
+}
+
+/** Encrypts a value at rest: base64url of a random 12-byte IV followed by the AES-GCM ciphertext. */
+export const seal = async (secret: string, purpose: string, plaintext: Uint8Array) => {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const sealed = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv },
+    await sealingKey(secret, purpose),
+    plaintext as BufferSource,
+  )
+  const out = new Uint8Array(12 + sealed.byteLength)
+  out.set(iv)
+  out.set(new Uint8Array(sealed), 12)
+  return toBase64Url(out)
+}
+
+export const unseal = async (secret: string, purpose: string, sealed: string) => {
+  const bytes = fromBase64Url(sealed)
+  const plain = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: bytes.slice(0, 12) },
+    await sealingKey(secret, purpose),
+    bytes.slice(12),
+  )
+  return new Uint8Array(plain)
+}

@@ -67,3 +67,31 @@ export const verifyInvitation = async (secret: string, code: string): Promise<In
     throw err
   }
 }
+
+/** Proof that a password was right, to be completed by a second factor within minutes. */
+export const signMfaChallenge = (secret: string, userPublicId: string, expiresAt: Date) =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setAudience('mfa-challenge')
+    .setSubject(userPublicId)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+    .sign(keyOf(secret))
+
+/** The user a challenge was issued to, or null when it is forged, expired or not a challenge. */
+export const verifyMfaChallenge = async (secret: string, token: string): Promise<string | null> => {
+  try {
+    const { payload } = await jwtVerify(token, keyOf(secret), {
+      issuer: ISSUER,
+      audience: 'mfa-challenge',
+      algorithms: ['HS256'],
+      requiredClaims: ['sub', 'exp'],
+    })
+    return payload.sub ?? null
+  } catch (err) {
+    if (err instanceof errors.JOSEError) return null
+    throw err
+  }
+}

@@ -1,5 +1,6 @@
 import { emailOutbox } from '../db/schema'
 import type { Deps } from '../domain/context'
+import { htmlOf } from '../domain/emails'
 import type { EmailMessage } from '../jobs/messages'
 
 /**
@@ -15,7 +16,13 @@ export const sendEmail = async (deps: Deps, email: EmailMessage, jobId: string) 
     const res = await fetch(deps.config.emailApiUrl, {
       method: 'POST',
       headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Idempotency-Key': jobId },
-      body: JSON.stringify({ from: deps.config.emailFrom, to: [email.to], subject: email.subject, text: email.text }),
+      body: JSON.stringify({
+        from: deps.config.emailFrom,
+        to: [email.to],
+        subject: email.subject,
+        text: email.text,
+        html: htmlOf(email.text),
+      }),
     })
     if (!res.ok) throw new Error(`The email provider answered ${res.status}`)
   }
@@ -26,6 +33,7 @@ export const sendEmail = async (deps: Deps, email: EmailMessage, jobId: string) 
       to: email.to,
       subject: email.subject,
       text: key ? '' : email.text,
+      html: key ? null : htmlOf(email.text),
       provider: key ? 'http' : 'outbox',
       createdAt: deps.now(),
     })

@@ -38,7 +38,7 @@ const anotherAdmin = (deps: Deps, workspaceId: number, scope: string, exceptId: 
  */
 export const keepsAnAdmin = (
   deps: Deps,
-  ws: WorkspaceAccess,
+  ws: Pick<WorkspaceAccess, 'id' | 'customRoles'>,
   target: { membership: Membership & { id: number } },
   after: Membership | null,
 ): Check[] =>

@@ -4,6 +4,8 @@ import { AppError } from './errors'
 /** Deployment settings from `[vars]`, parsed once per isolate. */
 export type Config = {
   appOrigin: string
+  /** Where this service itself is reached: links to its own routes (email verification) use it. */
+  apiOrigin: string
   allowedRedirectOrigins: string[]
   maxWorkspacesPerUser: number
   sessionTtlSeconds: number
@@ -36,6 +38,7 @@ const blankAsDefault = <T extends z.ZodType>(schema: T, fallback: string) =>
 
 const Vars = z.object({
   APP_ORIGIN: blankAsDefault(origin, 'http://localhost:8787'),
+  API_ORIGIN: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null), origin.nullable()),
   ALLOWED_REDIRECT_ORIGINS: blankAsDefault(
     z
       .string()
@@ -72,6 +75,7 @@ export const configOf = (env: Env): Config => {
     config = result.success
       ? {
           appOrigin: result.data.APP_ORIGIN,
+          apiOrigin: result.data.API_ORIGIN ?? result.data.APP_ORIGIN,
           allowedRedirectOrigins: result.data.ALLOWED_REDIRECT_ORIGINS,
           maxWorkspacesPerUser: result.data.MAX_WORKSPACES_PER_USER,
           sessionTtlSeconds: result.data.SESSION_TTL_SECONDS,

@@ -6,7 +6,7 @@ import { commit } from './commit'
 import { allowedUrl } from './config'
 import type { Deps } from './context'
 import { invalid, notFound, rateLimited } from './errors'
-import { findMember, type MemberRef, requireManagesEverywhere } from './members'
+import { findMember, type MemberRef, requireManages } from './members'
 import type { ApiTokenUtility, Principal } from './principal'
 import { userIdOf } from './principal'
 
@@ -22,7 +22,7 @@ export const issuePasswordReset = async (deps: Deps, p: Principal, ref: MemberRe
   const member = await findMember(deps, ws.id, ref)
   if (!member) throw notFound('User not found.')
   const { user } = member
-  await requireManagesEverywhere(deps, p, user.id, 'issuePasswordReset')
+  await requireManages(deps, p, user.id, 'issuePasswordReset')
 
   const kvKey = `password-reset:${user.id}`
   const last = Number(await deps.env.SESSIONS.get(kvKey))

@@ -7,11 +7,12 @@ import { invitations, memberships, organizations, type ScopeRoleMap, users } fro
 import { authorizeIn, refuse } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
+import { emailJob } from './emails'
 import { conflict, forbidden, invalid, isUniqueViolation, notFound, unauthenticated } from './errors'
-import { prepareJob } from './jobs'
 import { mayInvite } from './members'
 import type { Principal } from './principal'
 import { roleIn } from './principal'
+import { signInAddress } from './profile'
 import {
   accessibleScopes,
   canAssign,
@@ -119,13 +120,10 @@ export const inviteMember = async (deps: Deps, p: Principal, input: InviteInput)
     updatedAt: now,
   }
   const orgName = org?.name ?? 'edge-iam'
-  const job = prepareJob(deps, p, 'sendEmail', {
-    payload: { to: email, template: 'invitation' },
-    email: {
-      to: email,
-      subject: `You are invited to ${orgName}`,
-      text: `${name ? `Hello ${name},\n\n` : ''}You have been invited to join ${orgName}. Accept the invitation within a week:\n\n${link}\n`,
-    },
+  const job = emailJob(deps, p, 'invitation', {
+    to: email,
+    subject: `You are invited to ${orgName}`,
+    text: `${name ? `Hello ${name},\n\n` : ''}You have been invited to join ${orgName}. Accept the invitation within a week:\n\n${link}\n`,
   })
   await commit(deps, p, {
     event: { action: 'inviteMember', targetType: 'invitation', targetId: email, detail: { scopeRoles } },
@@ -303,6 +301,12 @@ export const acceptInvitation = async (deps: Deps, input: { invitation: string; 
             role,
             scopeRoles: invitation.scopeRoles,
             createdBy: publicId,
+          }),
+          // The invitation reached this address: it is verified.
+          signInAddress(deps, {
+            id: sql`(SELECT id FROM users WHERE public_id = ${publicId})`,
+            publicId,
+            email: invitation.email,
           }),
           accept,
         ],

@@ -1,7 +1,7 @@
 import { and, eq, inArray, type SQL } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/sqlite-core'
 import { named } from '../db/client'
-import { apiTokens, invitations, logins, memberships, type ScopeRoleMap, users } from '../db/schema'
+import { apiTokens, invitations, logins, memberships, type ScopeRoleMap, users, workspaces } from '../db/schema'
 import { keepsAnAdmin } from './admins'
 import { authorizeIn, refuse } from './authorize'
 import { commit } from './commit'
@@ -279,42 +279,66 @@ export const setMemberScopeRoles = async (
 }
 
 /**
- * Refuses unless the caller may act on the user's password, which is global to the user: in every
- * workspace the user belongs to, the caller must be a member with ADMIN in some scope, and stand
- * at or above the user in every scope the user holds a role in.
+ * Refuses unless the caller may act on a person across workspaces: in every workspace the person
+ * belongs to (of one organization, or anywhere for what is global to them, like a password), the
+ * caller must be a member with ADMIN in some scope, and stand at or above the person in every scope
+ * they hold a role in. Answers those memberships.
  */
-export const requireManagesEverywhere = async (deps: Deps, p: Principal, userId: number, action: string) => {
-  if (p.kind === 'root') return
+export const requireManages = async (
+  deps: Deps,
+  p: Principal,
+  userId: number,
+  action: string,
+  organizationId?: number,
+) => {
   const caller = alias(memberships, 'caller')
+  const callerKey = p.kind === 'serviceAccount' ? caller.serviceAccountId : caller.userId
   const rows = await deps.db
     .select({
-      target: named('target', { role: memberships.role, scopeRoles: memberships.scopeRoles }),
+      target: named('target', {
+        id: memberships.id,
+        workspaceId: memberships.workspaceId,
+        role: memberships.role,
+        scopeRoles: memberships.scopeRoles,
+      }),
       caller: named('caller', { role: caller.role, scopeRoles: caller.scopeRoles }),
-      custom: customRolesOf(memberships.workspaceId),
+      custom: customRolesOf(memberships.workspaceId).as('custom_roles'),
     })
     .from(memberships)
-    .leftJoin(caller, and(eq(caller.workspaceId, memberships.workspaceId), eq(caller.userId, p.id ?? -1)))
-    .where(eq(memberships.userId, userId))
-  const everywhere = rows.every((row) => {
+    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+    .leftJoin(caller, and(eq(caller.workspaceId, memberships.workspaceId), eq(callerKey, p.id ?? -1)))
+    .where(
+      and(
+        eq(memberships.userId, userId),
+        organizationId === undefined ? undefined : eq(workspaces.organizationId, organizationId),
+      ),
+    )
+  const manages = (row: (typeof rows)[number]) => {
+    if (p.kind === 'root') return true
     if (row.caller.role === null) return false
     const { custom } = row
     const mine = { role: row.caller.role, scopeRoles: row.caller.scopeRoles }
     const theirs = { role: row.target.role, scopeRoles: row.target.scopeRoles }
-    const adminSomewhere = GRANTABLE_SCOPES.some((s) => effectiveRole(mine, s, custom).base === 'ADMIN')
     return (
-      adminSomewhere &&
+      GRANTABLE_SCOPES.some((s) => effectiveRole(mine, s, custom).base === 'ADMIN') &&
       heldScopes(theirs, custom).every((s) =>
         canAssign(effectiveRole(mine, s, custom).base, effectiveRole(theirs, s, custom).base),
       )
     )
-  })
-  if (!everywhere)
+  }
+  if (!rows.every(manages))
     await refuse(
       deps,
       p,
       action,
       forbidden(
-        "A password belongs to the user in every workspace: only an admin of each of the user's workspaces, at or above the user's role in every scope, may reset it",
+        organizationId === undefined
+          ? "This belongs to the user in every workspace: only an admin of each of the user's workspaces, at or above the user's role in every scope, may change it"
+          : "Only an admin of each of the user's workspaces in this organization, at or above the user's role in every scope, may do this",
       ),
     )
+  return rows.map((r) => ({
+    workspace: { id: r.target.workspaceId, customRoles: r.custom },
+    membership: { id: r.target.id, role: r.target.role, scopeRoles: r.target.scopeRoles },
+  }))
 }

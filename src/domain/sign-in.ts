@@ -1,14 +1,18 @@
 import { asc, eq, sql } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
 import { newPublicId, safeEqual } from '../auth/crypto'
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords'
+import { signMfaChallenge, verifyMfaChallenge } from '../auth/tokens'
 import { memberships, organizations, users, workspaces } from '../db/schema'
 import { audit } from './audit'
-import { commit } from './commit'
+import { type Check, commit } from './commit'
 import type { Deps } from './context'
 import { conflict, invalid, isUniqueViolation, unauthenticated } from './errors'
+import { hasSecondFactor, newTrustedDevice, type SecondFactor, secondFactorProof, trustedDevice } from './mfa'
+import { signInAddress } from './profile'
 import { allScopes } from './roles'
 import { normalizeEmail, validEmail, validOrganizationName, validUsername } from './rules'
-import { newSession } from './sessions'
+import { authSecret, newSession } from './sessions'
 import { limitSignIn } from './throttle'
 
 /** The first workspace's id; later ones count up from it. */
@@ -78,6 +82,7 @@ export const bootstrap = async (deps: Deps, input: BootstrapInput, bearer: strin
           scopeRoles: allScopes('ADMIN'),
           createdBy: userPublicId,
         }),
+        signInAddress(deps, { id: userId, publicId: userPublicId, email }),
       ],
     })
   } catch (err) {
@@ -92,9 +97,21 @@ export const bootstrap = async (deps: Deps, input: BootstrapInput, bearer: strin
 }
 
 const BAD_CREDENTIALS = 'Invalid email or password'
+const CHALLENGE_TTL_MS = 5 * 60 * 1000
 
-/** Email and password sign-in. Unknown email and wrong password fail alike, in similar time. */
-export const signIn = async (deps: Deps, input: { email: string; password: string }) => {
+export type Session = Awaited<ReturnType<typeof startSession>>
+/** A sign-in: a session, or, for a user with a second factor on an untrusted device, a challenge. */
+export type SignIn = ({ kind: 'session' } & Session) | { kind: 'secondFactor'; mfaToken: string }
+
+/**
+ * Email and password sign-in. Unknown email and wrong password fail alike, in similar time. A user
+ * with a second factor gets a challenge instead of a session, unless `deviceToken` names one of
+ * their trusted devices.
+ */
+export const signIn = async (
+  deps: Deps,
+  input: { email: string; password: string; deviceToken?: string },
+): Promise<SignIn> => {
   const email = normalizeEmail(input.email)
   await limitSignIn(deps, email)
   const [user] = await deps.db.select().from(users).where(eq(users.email, email))
@@ -110,27 +127,68 @@ export const signIn = async (deps: Deps, input: { email: string; password: strin
     })
     throw unauthenticated(BAD_CREDENTIALS)
   }
+  if ((await hasSecondFactor(deps, user.id)) && !(await trustedDevice(deps, user.id, input.deviceToken))) {
+    const mfaToken = await signMfaChallenge(
+      authSecret(deps),
+      user.publicId,
+      new Date(deps.now().getTime() + CHALLENGE_TTL_MS),
+    )
+    return { kind: 'secondFactor', mfaToken }
+  }
+  const session = await startSession(deps, user, await firstWorkspace(deps, user.id), {
+    rehashPassword: needsRehash ? input.password : null,
+  })
+  return { kind: 'session', ...session }
+}
+
+const firstWorkspace = async (deps: Deps, userId: number) => {
   const [first] = await deps.db
     .select({ workspaceId: memberships.workspaceId })
     .from(memberships)
-    .where(eq(memberships.userId, user.id))
+    .where(eq(memberships.userId, userId))
     .orderBy(asc(memberships.workspaceId))
     .limit(1)
-  return startSession(deps, user, first?.workspaceId ?? null, needsRehash ? input.password : null)
+  return first?.workspaceId ?? null
 }
 
-/** Opens a session for a signed-in user, records it with its principal copy, and returns the token. */
+/**
+ * Completes a sign-in challenge with the current TOTP code or a recovery code, each good once;
+ * throttled like sign-in. With `trustDevice`, the answer carries a device token that skips the
+ * second factor for 30 days.
+ */
+export const completeSignIn = async (deps: Deps, input: SecondFactor & { mfaToken: string; trustDevice?: boolean }) => {
+  const publicId = await verifyMfaChallenge(authSecret(deps), input.mfaToken)
+  const [user] = publicId ? await deps.db.select().from(users).where(eq(users.publicId, publicId)) : []
+  if (!user?.enabled) throw unauthenticated('This sign-in challenge is not valid any more: sign in again')
+  await limitSignIn(deps, user.email)
+  const proof = await secondFactorProof(deps, user, input)
+  const device = input.trustDevice ? await newTrustedDevice(deps, user.id) : null
+  const session = await startSession(deps, user, await firstWorkspace(deps, user.id), {
+    checks: proof.checks,
+    writes: [...proof.writes, ...(device ? [device.insert] : [])],
+    deviceId: device?.device.deviceId,
+  })
+  return { ...session, deviceToken: device?.token ?? null }
+}
+
+/**
+ * Opens a session for a signed-in user, records it with its principal copy, and returns the token;
+ * `checks` and `writes` join its batch (a second factor used up, a device trusted).
+ */
 export const startSession = async (
   deps: Deps,
-  user: { id: number; publicId: string; email: string },
+  user: { id: number; publicId: string; email: string; passwordChangeRequired?: boolean },
   workspaceId: number | null,
-  rehashPassword: string | null = null,
+  options: { rehashPassword?: string | null; checks?: Check[]; writes?: BatchItem<'sqlite'>[]; deviceId?: string } = {},
 ) => {
-  const session = await newSession(deps, user, workspaceId)
+  const { rehashPassword = null } = options
+  const session = await newSession(deps, user, workspaceId, options.deviceId)
   await commit(deps, null, {
     event: { action: 'signIn', actor: user, targetType: 'login', targetId: session.loginId, workspaceId },
+    checks: options.checks,
     writes: [
       session.insert,
+      ...(options.writes ?? []),
       ...(rehashPassword === null
         ? []
         : [
@@ -142,5 +200,10 @@ export const startSession = async (
     ],
     affects: { loginIds: [session.loginId] },
   })
-  return { token: session.token, expiresAt: session.expiresAt, user: { id: user.publicId, email: user.email } }
+  return {
+    token: session.token,
+    expiresAt: session.expiresAt,
+    user: { id: user.publicId, email: user.email },
+    passwordChangeRequired: user.passwordChangeRequired ?? false,
+  }
 }

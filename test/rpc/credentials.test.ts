@@ -691,6 +691,7 @@ describe('email delivery through a provider', () => {
       to: [to],
       subject: 'Reset your password',
       text: 'https://secret.example/link?t=abc',
+      html: '<p><a href="https://secret.example/link?t=abc">https://secret.example/link?t=abc</a></p>',
     })
 
     const rows = await db.select().from(emailOutbox).where(eq(emailOutbox.jobId, jobId))

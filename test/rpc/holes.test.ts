@@ -45,7 +45,7 @@ const ALL_MEMBER = { API: 'MEMBER', AGENTIC: 'MEMBER', ENDPOINT: 'MEMBER', DAST:
 const MAY_NOT_MODIFY = /^User doesn't have access to modify this role\./
 const NOT_INVITED = 'This invitation is not valid any more: ask an admin to invite you again'
 const PASSWORD_IS_GLOBAL =
-  "A password belongs to the user in every workspace: only an admin of each of the user's workspaces, at or above the user's role in every scope, may reset it"
+  "This belongs to the user in every workspace: only an admin of each of the user's workspaces, at or above the user's role in every scope, may change it"
 const ROOT_NEEDS_ACCOUNT = 'Root acts in one workspace at a time: send its id in the account header'
 const ACCESS_CHANGED = 'Your access changed while this request was on its way; send it again'
 const SESSION_ENDED = 'Session is invalid or has expired'

@@ -4,7 +4,15 @@ import { expect } from 'vitest'
 import { newApiKey, newPublicId, sha256 } from '../../src/auth/crypto'
 import { hashPassword } from '../../src/auth/passwords'
 import { createDb } from '../../src/db/client'
-import { apiTokens, memberships, organizations, type ScopeRoleMap, users, workspaces } from '../../src/db/schema'
+import {
+  apiTokens,
+  memberships,
+  organizations,
+  type ScopeRoleMap,
+  userEmails,
+  users,
+  workspaces,
+} from '../../src/db/schema'
 import { createDeps } from '../../src/domain/context'
 import { createCustomRole } from '../../src/domain/custom-roles'
 import { setEntitlements } from '../../src/domain/organizations'
@@ -74,6 +82,7 @@ export const seedUser = async (
       updatedBy: publicId,
     })
     .returning()
+  await db.insert(userEmails).values({ userId: user!.id, email, verifiedAt: new Date(), createdBy: publicId })
   if (workspaceId !== null)
     await db
       .insert(memberships)

@@ -1,11 +1,11 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import type { Identity } from '../../domain/principal'
+import { updateOwnProfile } from '../../domain/profile'
 import { describeCurrentIdentity } from '../../domain/users'
 import { principalOf } from '../../http/authenticate'
-import { ContextHeaders, jsonResponse, secured } from '../../http/openapi'
-import { problems } from '../../http/problem'
 import { createRouter } from '../../http/router'
 import { presentServiceAccount, presentUser, ServiceAccountSchema, UserSchema } from './present'
+import { restRoute } from './route'
 
 const CurrentIdentity = z
   .object({
@@ -21,36 +21,61 @@ const presentIdentity = (i: Identity): z.infer<typeof CurrentIdentity> => {
   return { serviceAccount: presentServiceAccount(i.serviceAccount) }
 }
 
-export const me = createRouter().openapi(
-  createRoute({
-    method: 'get',
-    path: '/me',
-    operationId: 'getMe',
-    tags: ['REST · Me'],
-    summary: 'Get current user profile',
-    description:
-      'The identity behind the credential: exactly one of root, user or serviceAccount. Served from the principal cached for the credential: no database read.',
-    ...secured(),
-    request: { headers: ContextHeaders },
-    responses: {
-      200: jsonResponse(
-        CurrentIdentity,
-        'The information about the current identity is returned.',
-        'application/json',
-        {
-          user: {
-            id: 'A1B2C3D4E5',
-            email: 'alice@example.com',
-            displayName: 'Alice',
-            createdAt: '2026-11-23T10:00:00.000Z',
-            createdBy: 'A1B2C3D4E5',
-            updatedAt: '2026-11-23T10:00:00.000Z',
-            updatedBy: 'A1B2C3D4E5',
-          },
-        },
-      ),
-      ...problems(401, 403),
-    },
-  }),
-  async (c) => c.json(presentIdentity(await describeCurrentIdentity(c.var.deps, principalOf(c))), 200),
-)
+const USER_EXAMPLE = {
+  id: 'A1B2C3D4E5',
+  email: 'alice@example.com',
+  givenName: 'Alice',
+  familyName: 'Smith',
+  displayName: 'Alice',
+  createdAt: '2026-11-23T10:00:00.000Z',
+  createdBy: 'A1B2C3D4E5',
+  updatedAt: '2026-11-23T10:00:00.000Z',
+  updatedBy: 'A1B2C3D4E5',
+}
+
+/** The fields a user may change of their own profile; anything else is refused, not ignored. */
+const ProfileChange = z
+  .object({
+    email: z.string().max(320).optional().openapi({ format: 'email', description: 'One of your verified addresses' }),
+    givenName: z.string().max(200).optional(),
+    familyName: z.string().max(200).optional(),
+    displayName: z.string().max(200).optional(),
+  })
+  .strict()
+  .openapi({ example: { givenName: 'Alice', familyName: 'Smith', displayName: 'Alice S.' } })
+
+export const me = createRouter()
+  .openapi(
+    restRoute({
+      method: 'get',
+      path: '/me',
+      operationId: 'getMe',
+      tag: 'Me',
+      summary: 'Get current user profile',
+      description:
+        'The identity behind the credential: exactly one of root, user or serviceAccount. Served from the principal cached for the credential: no database read.',
+      status: 200,
+      response: CurrentIdentity,
+      example: { user: USER_EXAMPLE },
+      errors: [403],
+    }),
+    async (c) => c.json(presentIdentity(await describeCurrentIdentity(c.var.deps, principalOf(c))), 200),
+  )
+  .openapi(
+    restRoute({
+      method: 'patch',
+      path: '/me',
+      operationId: 'updateMe',
+      tag: 'Me',
+      summary: 'Update my profile',
+      description:
+        'Only email, givenName, familyName and displayName; any other field is a 400 and changes nothing. `email` may only be set to one of your verified addresses (see /me/emails). An empty name clears it.',
+      body: ProfileChange,
+      status: 200,
+      response: CurrentIdentity,
+      example: { user: USER_EXAMPLE },
+      errors: [403],
+    }),
+    async (c) =>
+      c.json({ user: presentUser(await updateOwnProfile(c.var.deps, principalOf(c), c.req.valid('json'))) }, 200),
+  )

@@ -24,6 +24,11 @@ export const ListOf = <T extends z.ZodType>(name: string, item: T) =>
 
 type Status = 200 | 201 | 204
 
+/** The request part of a route, typed from what the operation declares, so handlers get typed input. */
+type RequestOf<Pm, Q, B> = { headers?: typeof ContextHeaders } & (Pm extends z.ZodObject ? { params: Pm } : object) &
+  (Q extends z.ZodObject ? { query: Q } : object) &
+  (B extends z.ZodObject ? { body: { content: { 'application/json': { schema: B } }; required: boolean } } : object)
+
 /**
  * The contract of one REST operation: authenticated unless `public`, errors as problem details,
  * `204` without a body. Path, query and body schemas validate and document at once.
@@ -31,7 +36,9 @@ type Status = 200 | 201 | 204
 export const restRoute = <
   P extends string,
   M extends RouteConfig['method'],
-  R extends z.ZodType | undefined = undefined,
+  Pm extends z.ZodObject | undefined = undefined,
+  Q extends z.ZodObject | undefined = undefined,
+  B extends z.ZodObject | undefined = undefined,
 >(config: {
   method: M
   path: P
@@ -39,16 +46,22 @@ export const restRoute = <
   tag: string
   summary: string
   description: string
-  params?: z.ZodObject
-  query?: z.ZodObject
-  body?: z.ZodObject
+  params?: Pm
+  query?: Q
+  body?: B
   status: Status
-  response?: R
+  response?: z.ZodType
   example?: unknown
   errors: readonly number[]
   public?: boolean
-}) =>
-  createRoute({
+}) => {
+  const request = {
+    ...(config.public ? {} : { headers: ContextHeaders }),
+    ...(config.params ? { params: config.params } : {}),
+    ...(config.query ? { query: config.query } : {}),
+    ...(config.body ? { body: jsonBody(config.body) } : {}),
+  } as RequestOf<Pm, Q, B>
+  return createRoute({
     method: config.method,
     path: config.path,
     operationId: config.operationId,
@@ -56,12 +69,7 @@ export const restRoute = <
     summary: config.summary,
     description: config.description,
     ...(config.public ? {} : secured()),
-    request: {
-      ...(config.public ? {} : { headers: ContextHeaders }),
-      ...(config.params ? { params: config.params } : {}),
-      ...(config.query ? { query: config.query } : {}),
-      ...(config.body ? { body: jsonBody(config.body) } : {}),
-    },
+    request,
     responses: {
       [config.status]:
         config.response === undefined
@@ -70,3 +78,4 @@ export const restRoute = <
       ...problems(...new Set([400, ...(config.public ? [] : [401]), ...config.errors])),
     },
   })
+}
