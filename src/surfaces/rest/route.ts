@@ -24,6 +24,15 @@ export const ListOf = <T extends z.ZodType>(name: string, item: T) =>
 
 type Status = 200 | 201 | 204
 
+// The parts as their own types, so that handlers get typed `c.req.valid('param' | 'query' | 'json')`.
+type RequestOf<Params, Query, Body> = { headers?: typeof ContextHeaders } & (Params extends z.ZodObject
+  ? { params: Params }
+  : unknown) &
+  (Query extends z.ZodObject ? { query: Query } : unknown) &
+  (Body extends z.ZodObject
+    ? { body: { content: { 'application/json': { schema: Body } }; required: boolean } }
+    : unknown)
+
 /**
  * The contract of one REST operation: authenticated unless `public`, errors as problem details,
  * `204` without a body. Path, query and body schemas validate and document at once.
@@ -32,6 +41,9 @@ export const restRoute = <
   P extends string,
   M extends RouteConfig['method'],
   R extends z.ZodType | undefined = undefined,
+  Params extends z.ZodObject | undefined = undefined,
+  Query extends z.ZodObject | undefined = undefined,
+  Body extends z.ZodObject | undefined = undefined,
 >(config: {
   method: M
   path: P
@@ -39,9 +51,9 @@ export const restRoute = <
   tag: string
   summary: string
   description: string
-  params?: z.ZodObject
-  query?: z.ZodObject
-  body?: z.ZodObject
+  params?: Params
+  query?: Query
+  body?: Body
   status: Status
   response?: R
   example?: unknown
@@ -61,7 +73,7 @@ export const restRoute = <
       ...(config.params ? { params: config.params } : {}),
       ...(config.query ? { query: config.query } : {}),
       ...(config.body ? { body: jsonBody(config.body) } : {}),
-    },
+    } as RequestOf<Params, Query, Body>,
     responses: {
       [config.status]:
         config.response === undefined
