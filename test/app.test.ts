@@ -117,6 +117,10 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         ...actions.map((a) => `/api/${a}`),
+        '/me/teams',
+        '/org/teams',
+        '/org/teams/{team}',
+        '/org/teams/{team}/members/{user}',
         '/accounts',
         '/auth/bootstrap',
         '/auth/login',

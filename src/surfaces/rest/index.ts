@@ -2,11 +2,12 @@ import { renderProblem } from '../../http/problem'
 import { createRouter } from '../../http/router'
 import type { Surface } from '../../http/surface'
 import { me } from './me'
+import { teams } from './teams'
 
 /** The REST surface: `/me` and `/org/users`, errors as RFC 9457 problem details. */
 export const rest: Surface = {
   name: 'rest',
-  router: createRouter().route('/', me),
+  router: createRouter().route('/', me).route('/', teams),
   prefixes: ['/me', '/org'],
   render: renderProblem,
 }
