@@ -159,6 +159,8 @@ describe('POST /org/teams', () => {
     ]
     for (const [body, message] of cases)
       await expectProblem(await send('POST', '/org/teams', headers, body), 400, message)
+    const plain = { ...headers, 'Content-Type': 'text/plain' }
+    await expectProblem(await api('/org/teams', { method: 'POST', headers: plain, body: '{"name":"x"}' }), 415)
     expect(await db.select().from(teams).where(eq(teams.organizationId, org.id))).toEqual([])
   })
 

@@ -103,7 +103,7 @@ export const teams = createRouter()
       status: 201,
       response: TeamSchema,
       example: TEAM,
-      errors: [403, 409],
+      errors: [403, 409, 415],
     }),
     async (c) => c.json(presentTeam(await createTeam(c.var.deps, principalOf(c), c.req.valid('json'))), 201),
   )
@@ -136,7 +136,7 @@ export const teams = createRouter()
       status: 200,
       response: TeamSchema,
       example: TEAM,
-      errors: [403, 404, 409],
+      errors: [403, 404, 409, 415],
     }),
     async (c) =>
       c.json(
