@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import type { ServiceAccountProfile, UserProfile } from '../../domain/principal'
+import type { ServiceAccountKey } from '../../domain/service-accounts'
 import type { Team } from '../../domain/teams'
 import { ResourceId, Timestamp } from './route'
 
@@ -88,6 +89,27 @@ export const presentTeam = (t: Team) =>
     updatedAt: t.updatedAt.toISOString(),
     updatedBy: t.updatedBy,
     defaultRoleId: t.defaultRole,
+  })
+
+export const ServiceAccountKeySchema = z
+  .object({
+    id: ResourceId,
+    expiresAt: Timestamp.optional(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('ServiceAccountKey')
+
+export const NewServiceAccountKeySchema = ServiceAccountKeySchema.extend({
+  key: z.string().openapi({ description: 'The secret: shown this once, never again', example: 'k'.repeat(40) }),
+}).openapi('NewServiceAccountKey')
+
+export const presentServiceAccountKey = (k: ServiceAccountKey) =>
+  defined({
+    id: k.publicId,
+    expiresAt: k.expiresAt?.toISOString(),
+    createdAt: k.createdAt.toISOString(),
+    updatedAt: (k.updatedAt ?? k.createdAt).toISOString(),
   })
 
 /** One page of a list, presented; `marker` only when another page follows. */
