@@ -118,6 +118,9 @@ describe('GET /openapi.json', () => {
     expect(paths.filter((p) => p.startsWith('/api/')).sort()).toEqual(actions.map((a) => `/api/${a}`).sort())
     expect(paths).toEqual(
       expect.arrayContaining([
+        '/me/teams',
+        '/org/teams/{team}/members/{user}',
+        '/org/service-accounts/{sa}/keys/{key}',
         '/accounts',
         '/auth/bootstrap',
         '/auth/login',

@@ -82,14 +82,15 @@ const ENTITLEMENTS: Partial<Record<Action, string>> = {
 const WHILE_PASSWORD_CHANGE_REQUIRED: readonly Action[] = ['readSelf', 'changeOwnPassword']
 
 /**
- * Actions no API token may call, whatever its utility: a key must not mint keys, invite, or take
- * over its owner's account (password, second factor, addresses).
+ * Actions no API token may call, whatever its utility: a key must not mint keys (its own or a
+ * service account's), invite, or take over its owner's account (password, second factor, addresses).
  */
 const NEVER_BY_TOKEN: readonly Action[] = [
   'inviteMember',
   'endSession',
   'createApiToken',
   'deleteApiToken',
+  'manageServiceAccounts',
   'updateOwnProfile',
   'manageOwnEmails',
   'manageOwnMfa',

@@ -7,10 +7,13 @@ import { myEmails } from './my-emails'
 import { myLogins } from './my-logins'
 import { myMfa } from './my-mfa'
 import { orgUsers } from './org-users'
+import { serviceAccounts } from './service-accounts'
+import { teams } from './teams'
 
 /** The REST surface: `/me`, `/org/*` (and the development outbox), errors as RFC 9457 problem details. */
 const router = createRouter()
-for (const routes of [me, myEmails, myLogins, myMfa, orgUsers, devOutbox]) router.route('/', routes)
+for (const routes of [me, myEmails, myLogins, myMfa, orgUsers, teams, serviceAccounts, devOutbox])
+  router.route('/', routes)
 
 export const rest: Surface = {
   name: 'rest',

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import type { ServiceAccountProfile, UserProfile } from '../../domain/principal'
+import type { ServiceAccountKey } from '../../domain/service-accounts'
+import type { Team } from '../../domain/teams'
 import { ResourceId, Timestamp } from './route'
 
 /** The REST surface's resources, in LakeSail's shapes: camelCase, absent rather than null. */
@@ -59,3 +61,59 @@ export const presentServiceAccount = (s: ServiceAccountProfile) =>
     updatedAt: s.updatedAt.toISOString(),
     updatedBy: s.updatedBy,
   })
+
+export const TeamSchema = z
+  .object({
+    id: ResourceId,
+    organizationId: ResourceId,
+    name: z.string().openapi({ example: 'Platform security' }),
+    description: z.string().optional(),
+    createdAt: Timestamp,
+    createdBy: ResourceId.optional(),
+    updatedAt: Timestamp,
+    updatedBy: ResourceId.optional(),
+    defaultRoleId: z
+      .string()
+      .openapi({ description: 'A built-in role (GUEST, DEVELOPER, …) or a custom role', example: 'GUEST' }),
+  })
+  .openapi('Team')
+
+export const presentTeam = (t: Team) =>
+  defined({
+    id: t.publicId,
+    organizationId: t.organizationPublicId,
+    name: t.name,
+    description: t.description,
+    createdAt: t.createdAt.toISOString(),
+    createdBy: t.createdBy,
+    updatedAt: t.updatedAt.toISOString(),
+    updatedBy: t.updatedBy,
+    defaultRoleId: t.defaultRole,
+  })
+
+export const ServiceAccountKeySchema = z
+  .object({
+    id: ResourceId,
+    expiresAt: Timestamp.optional(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('ServiceAccountKey')
+
+export const NewServiceAccountKeySchema = ServiceAccountKeySchema.extend({
+  key: z.string().openapi({ description: 'The secret: shown this once, never again', example: 'k'.repeat(40) }),
+}).openapi('NewServiceAccountKey')
+
+export const presentServiceAccountKey = (k: ServiceAccountKey) =>
+  defined({
+    id: k.publicId,
+    expiresAt: k.expiresAt?.toISOString(),
+    createdAt: k.createdAt.toISOString(),
+    updatedAt: (k.updatedAt ?? k.createdAt).toISOString(),
+  })
+
+/** One page of a list, presented; `marker` only when another page follows. */
+export const presentPage = <T, U>(p: { items: T[]; marker?: string }, present: (item: T) => U) => ({
+  items: p.items.map(present),
+  ...(p.marker === undefined ? {} : { marker: p.marker }),
+})
