@@ -410,7 +410,7 @@ describe('GET /me/emails', () => {
 
     it.fails('refuses a real marker with anything appended to it (a marker the server did not issue)', async () => {
       // GET /me/emails?marker=<issued marker>.junk → 200, the page after the issued marker:
-      // readMarker (src/domain/listing.ts:148) keeps the first two '.'-separated parts and ignores the rest.
+      // readMarker (src/domain/listing.ts:135) keeps the first two '.'-separated parts and ignores the rest.
       const { headers } = await seedSignedIn('MEMBER')
       expect((await addEmail(fresh('j1'), headers)).status).toBe(201)
       const real = (await listEmails(headers, '?limit=1')).marker!
@@ -569,7 +569,7 @@ describe('POST /me/emails', () => {
     // unverified row never expires (purgeExpired, src/jobs/handlers.ts:12, skips user_emails). The
     // real owner, invited to a workspace, then cannot sign up: acceptInvitation
     // (src/domain/invitations.ts:306) inserts the sign-in address, hits the UNIQUE index
-    // user_emails_email, and answers 409 "This invitation was already accepted" (line 316), which is false.
+    // user_emails_email, and answers 409 "This invitation was already accepted" (line 317), which is false.
     const { headers: squatter } = await seedSignedIn('GUEST')
     const { headers: admin } = await seedSignedIn('ADMIN')
     const victim = `victim-${newPublicId().toLowerCase()}@example.com`
