@@ -702,9 +702,11 @@ describe('POST /org/users/{user}/password', () => {
     expect((await login(person.email)).status).toBe(200)
   })
 
-  it('answers 401 without credentials and 403 to an API key', async () => {
-    const { workspace, user } = await seedSignedIn('ADMIN', { password: STRONG_PASSWORD })
+  it('answers 401 without credentials, 403 to an API key, 400 for a malformed id', async () => {
+    const { workspace, user, headers } = await seedSignedIn('ADMIN', { password: STRONG_PASSWORD })
     const body = { currentPassword: STRONG_PASSWORD, newPassword: 'Brand-New-Pass-7' }
+    for (const id of [...BAD_IDS, user.publicId.toLowerCase()])
+      await expectProblem(await changePassword(id, body, headers), 400, 'VALIDATION_FAILED', 'user')
     await expectProblem(await changePassword(user.publicId, body, {}), 401, 'UNAUTHENTICATED')
     const { headers: key } = await seedApiToken(workspace.id, { userId: user.id })
     await expectProblem(await changePassword(user.publicId, body, key), 403, 'FORBIDDEN')

@@ -172,11 +172,23 @@ describe('GET /me', () => {
   })
 
   it('answers 401 problem+json without credentials, and with a revoked or forged session', async () => {
-    const { headers } = await seedSignedIn('MEMBER')
+    const { user, workspace, headers } = await seedSignedIn('MEMBER')
+    const revoked = await signIn(user, workspace.id)
+    const { items } = await (await api('/me/logins', { headers: revoked })).json<
+      Page<{ id: string; isCurrent: boolean }>
+    >()
+    const loginId = items.find((l) => l.isCurrent)!.id
+    expect((await api(`/me/logins/${loginId}`, { method: 'DELETE', headers })).status).toBe(204)
     const forged = `${headers.Authorization!.slice(0, -4)}AAAA`
-    for (const h of [{}, { Authorization: forged }, { Authorization: 'Bearer ' }, { 'access-token': 'x.y.z' }]) {
-      await expectProblem(await api('/me', { headers: h }), 401, 'UNAUTHENTICATED')
-    }
+    const variants: Headers[] = [
+      {},
+      revoked,
+      { Authorization: forged },
+      { Authorization: 'Bearer ' },
+      { 'access-token': 'x.y.z' },
+    ]
+    for (const h of variants) await expectProblem(await api('/me', { headers: h }), 401, 'UNAUTHENTICATED')
+    expect((await api('/me', { headers })).status).toBe(200)
   })
 })
 
