@@ -93,6 +93,7 @@ const NEVER_BY_TOKEN: readonly Action[] = [
   'manageServiceAccounts',
   'updateOwnProfile',
   'manageOwnEmails',
+  'manageOwnLogins',
   'manageOwnMfa',
   'changeOwnPassword',
 ]
@@ -155,6 +156,22 @@ export const authorize = async (deps: Deps, p: Principal, action: Action, featur
     action,
     new AppError('FORBIDDEN', denial, { detailCode: denial === NO_ACCESS_MESSAGE ? 'NO_ACCESS' : undefined }),
   )
+}
+
+/**
+ * `authorize` for what only a person has (a profile, addresses, sessions, a second factor):
+ * service accounts and root are refused with 403. Returns the caller, typed as that user.
+ */
+export const authorizeUser = async (deps: Deps, p: Principal, action: Action) => {
+  await authorize(deps, p, action)
+  if (p.kind !== 'user' || p.id === null || p.publicId === null)
+    await refuse(
+      deps,
+      p,
+      action,
+      new AppError('FORBIDDEN', 'Only a signed-in user has this: not a service account or root'),
+    )
+  return p as Principal & { id: number; publicId: string }
 }
 
 /** `authorize`, for actions on a workspace: returns the workspace the request acts on. */

@@ -12,7 +12,7 @@ import { conflict, forbidden, invalid, isUniqueViolation, notFound, unauthentica
 import { mayInvite } from './members'
 import type { Principal } from './principal'
 import { roleIn } from './principal'
-import { signInAddress } from './profile'
+import { releaseClaims, signInAddress } from './profile'
 import {
   accessibleScopes,
   canAssign,
@@ -302,7 +302,8 @@ export const acceptInvitation = async (deps: Deps, input: { invitation: string; 
             scopeRoles: invitation.scopeRoles,
             createdBy: publicId,
           }),
-          // The invitation reached this address: it is verified.
+          // The invitation reached this address: it is verified, and nobody else's unproven claim on it stands.
+          releaseClaims(deps, invitation.email),
           signInAddress(deps, {
             id: sql`(SELECT id FROM users WHERE public_id = ${publicId})`,
             publicId,

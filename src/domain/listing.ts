@@ -132,8 +132,8 @@ export const signMarker = async (secret: string, list: string, after: MarkerKey)
 }
 
 export const readMarker = async (secret: string, list: string, marker: string): Promise<MarkerKey> => {
-  const [payload = '', mac = ''] = marker.split('.')
-  if (mac && mac === (await signature(secret, payload))) {
+  const [payload = '', mac = '', ...rest] = marker.split('.')
+  if (rest.length === 0 && mac && mac === (await signature(secret, payload))) {
     try {
       const decoded = JSON.parse(new TextDecoder().decode(fromBase64Url(payload)))
       const { after } = decoded

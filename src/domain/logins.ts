@@ -1,11 +1,11 @@
 import { and, asc, eq, gt } from 'drizzle-orm'
 import { logins, trustedDevices } from '../db/schema'
-import { authorize } from './authorize'
+import { authorizeUser } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
 import { notFound } from './errors'
 import { type MarkerQuery, markerPage } from './listing'
-import { type Principal, userIdOf } from './principal'
+import type { Principal } from './principal'
 import { authSecret } from './sessions'
 
 export type Login = typeof logins.$inferSelect & { isCurrent: boolean }
@@ -13,8 +13,7 @@ export type TrustedDevice = typeof trustedDevices.$inferSelect
 
 /** The caller's active sessions, the current one marked. */
 export const listOwnLogins = async (deps: Deps, p: Principal, q: MarkerQuery) => {
-  await authorize(deps, p, 'manageOwnLogins')
-  const userId = userIdOf(p)
+  const { id: userId } = await authorizeUser(deps, p, 'manageOwnLogins')
   const page = await markerPage(
     authSecret(deps),
     'me/logins',
@@ -39,8 +38,8 @@ export const listOwnLogins = async (deps: Deps, p: Principal, q: MarkerQuery) =>
 
 /** Ends one of the caller's sessions: its token is refused from its next request, on every surface. */
 export const revokeOwnLogin = async (deps: Deps, p: Principal, loginId: string) => {
-  await authorize(deps, p, 'manageOwnLogins')
-  const mine = and(eq(logins.id, loginId), eq(logins.userId, userIdOf(p)), gt(logins.expiresAt, deps.now()))
+  const me = await authorizeUser(deps, p, 'manageOwnLogins')
+  const mine = and(eq(logins.id, loginId), eq(logins.userId, me.id), gt(logins.expiresAt, deps.now()))
   const [login] = await deps.db.select({ id: logins.id }).from(logins).where(mine)
   if (!login) throw notFound('Login not found')
   await commit(deps, p, {
@@ -53,8 +52,7 @@ export const revokeOwnLogin = async (deps: Deps, p: Principal, loginId: string) 
 
 /** The caller's trusted devices that have not expired. */
 export const listOwnTrustedDevices = async (deps: Deps, p: Principal, q: MarkerQuery) => {
-  await authorize(deps, p, 'manageOwnLogins')
-  const userId = userIdOf(p)
+  const { id: userId } = await authorizeUser(deps, p, 'manageOwnLogins')
   return markerPage(
     authSecret(deps),
     'me/trusted-devices',
@@ -78,8 +76,8 @@ export const listOwnTrustedDevices = async (deps: Deps, p: Principal, q: MarkerQ
 
 /** Forgets a trusted device: the next sign-in from it asks for the second factor again. */
 export const revokeOwnTrustedDevice = async (deps: Deps, p: Principal, deviceId: string) => {
-  await authorize(deps, p, 'manageOwnLogins')
-  const mine = and(eq(trustedDevices.id, deviceId), eq(trustedDevices.userId, userIdOf(p)))
+  const me = await authorizeUser(deps, p, 'manageOwnLogins')
+  const mine = and(eq(trustedDevices.id, deviceId), eq(trustedDevices.userId, me.id))
   const [device] = await deps.db.select({ id: trustedDevices.id }).from(trustedDevices).where(mine)
   if (!device) throw notFound('Trusted device not found')
   await commit(deps, p, {

@@ -3,10 +3,11 @@ import type { BatchItem } from 'drizzle-orm/batch'
 import { newPublicId, newSecretToken, seal, sha256, unseal } from '../auth/crypto'
 import { base32Encode, matchingStep, otpauthUrl } from '../auth/totp'
 import { mfaRecoveryCodes, mfaSecrets, trustedDevices } from '../db/schema'
-import { authorize, refuse } from './authorize'
+import { audit } from './audit'
+import { authorizeUser, refuse } from './authorize'
 import { type Check, commit } from './commit'
 import type { Deps } from './context'
-import { conflict, forbidden, invalid, unauthenticated } from './errors'
+import { conflict, invalid, unauthenticated } from './errors'
 import type { Principal } from './principal'
 import { authSecret } from './sessions'
 
@@ -14,12 +15,6 @@ const SEAL_PURPOSE = 'edge-iam totp secret'
 const RECOVERY_CODES = 10
 const RECOVERY_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 export const TRUSTED_DEVICE_DAYS = 30
-
-const callerUser = async (deps: Deps, p: Principal) => {
-  if (p.kind !== 'user' || p.id === null)
-    await refuse(deps, p, 'manageOwnMfa', forbidden('Only a signed-in user has a second factor'))
-  return p as Principal & { id: number }
-}
 
 /** A recovery code as typed: letters and digits in two groups of five (`ABCDE-FGH23`). */
 const newRecoveryCode = () => {
@@ -37,8 +32,7 @@ const secretOf = async (deps: Deps, sealed: string) => unseal(authSecret(deps), 
  * turned off first.
  */
 export const startTotp = async (deps: Deps, p: Principal) => {
-  await authorize(deps, p, 'manageOwnMfa')
-  const me = await callerUser(deps, p)
+  const me = await authorizeUser(deps, p, 'manageOwnMfa')
   const [current] = await deps.db.select().from(mfaSecrets).where(eq(mfaSecrets.userId, me.id))
   if (current?.confirmedAt) throw conflict('Two-factor authentication is already on: turn it off first')
   const raw = crypto.getRandomValues(new Uint8Array(20))
@@ -66,11 +60,16 @@ export const startTotp = async (deps: Deps, p: Principal) => {
  * The check and the write that accept a TOTP code once: its time step must be later than the
  * last one accepted, inside the same batch as whatever the code unlocks (RFC 6238 §5.2).
  */
-const consumeStep = (deps: Deps, userId: number, step: number) => ({
+const consumeStep = (
+  deps: Deps,
+  userId: number,
+  step: number,
+  refusal = invalid('This code was used already: wait for the next one'),
+) => ({
   check: {
     reason: 'code-used',
     holds: sql`EXISTS (SELECT 1 FROM ${mfaSecrets} WHERE ${mfaSecrets.userId} = ${userId} AND (${mfaSecrets.lastUsedStep} IS NULL OR ${mfaSecrets.lastUsedStep} < ${step}))`,
-    refusal: invalid('This code was used already: wait for the next one'),
+    refusal,
   },
   write: deps.db.update(mfaSecrets).set({ lastUsedStep: step }).where(eq(mfaSecrets.userId, userId)),
 })
@@ -85,8 +84,7 @@ const stepOfCode = async (deps: Deps, p: Principal | null, action: string, seale
 
 /** Confirms enrolment with a current code, and answers the recovery codes, shown only here. */
 export const confirmTotp = async (deps: Deps, p: Principal, code: string) => {
-  await authorize(deps, p, 'manageOwnMfa')
-  const me = await callerUser(deps, p)
+  const me = await authorizeUser(deps, p, 'manageOwnMfa')
   const [current] = await deps.db.select().from(mfaSecrets).where(eq(mfaSecrets.userId, me.id))
   if (!current) throw invalid('Start enrolment first: POST /me/mfa/totp')
   if (current.confirmedAt) throw conflict('Two-factor authentication is already on')
@@ -122,8 +120,7 @@ export const forgetSecondFactor = (deps: Deps, userId: number) => [
 
 /** Turns the second factor off, proven with a current code. */
 export const disableTotp = async (deps: Deps, p: Principal, code: string) => {
-  await authorize(deps, p, 'manageOwnMfa')
-  const me = await callerUser(deps, p)
+  const me = await authorizeUser(deps, p, 'manageOwnMfa')
   const [current] = await deps.db
     .select()
     .from(mfaSecrets)
@@ -180,17 +177,21 @@ export const secondFactorProof = async (
     .from(mfaSecrets)
     .where(and(eq(mfaSecrets.userId, user.id), isNotNull(mfaSecrets.confirmedAt)))
   if (!secret) throw unauthenticated('This sign-in needs no second factor: sign in again')
-  const wrong = () =>
-    refuse(
-      deps,
-      null,
-      'signInSecondFactor',
-      unauthenticated('The code is not right: enter the current code, or a recovery code'),
-    )
+  // A used code and a wrong one answer alike, so that a guess learns nothing.
+  const refusal = unauthenticated('The code is not right: enter the current code, or a recovery code')
+  const wrong = async () => {
+    await audit(deps, null, {
+      action: 'signInSecondFactor',
+      outcome: 'denied',
+      targetType: 'user',
+      targetId: user.publicId,
+    })
+    throw refusal
+  }
   if (factor.code !== undefined) {
     const step = await matchingStep(await secretOf(deps, secret.secretEncrypted), factor.code.trim(), deps.now())
     if (step === null) await wrong()
-    const consume = consumeStep(deps, user.id, step as number)
+    const consume = consumeStep(deps, user.id, step as number, refusal)
     return { checks: [consume.check], writes: [consume.write] }
   }
   if (factor.recoveryCode !== undefined) {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, ne, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm'
 import { newPublicId } from '../auth/crypto'
 import {
   apiTokens,
@@ -22,7 +22,7 @@ import { requireManages } from './members'
 import { forgetSecondFactor } from './mfa'
 import { peopleOf } from './organizations'
 import type { Principal } from './principal'
-import { signInAddress } from './profile'
+import { releaseClaims, signInAddress } from './profile'
 import { allScopes } from './roles'
 import { validEmail, validName } from './rules'
 import { authSecret } from './sessions'
@@ -110,7 +110,7 @@ export const createPerson = async (deps: Deps, p: Principal, input: PersonInput 
       checks: [
         {
           reason: 'email-taken',
-          holds: sql`NOT EXISTS (SELECT 1 FROM ${userEmails} WHERE ${userEmails.email} = ${email})`,
+          holds: sql`NOT EXISTS (SELECT 1 FROM ${userEmails} WHERE ${userEmails.email} = ${email} AND ${userEmails.verifiedAt} IS NOT NULL)`,
           refusal: conflict(TAKEN),
         },
       ],
@@ -122,6 +122,7 @@ export const createPerson = async (deps: Deps, p: Principal, input: PersonInput 
         deps.db
           .insert(memberships)
           .values({ workspaceId: ws.id, userId: id, role, scopeRoles: allScopes(role), createdBy: p.publicId }),
+        releaseClaims(deps, email),
         signInAddress(deps, { id, publicId, email }),
       ],
     })
@@ -152,7 +153,7 @@ export const updatePerson = async (deps: Deps, p: Principal, publicId: string, i
         ? [
             {
               reason: 'email-taken',
-              holds: sql`NOT EXISTS (SELECT 1 FROM ${userEmails} WHERE ${userEmails.email} = ${email} AND ${userEmails.userId} <> ${person.id})`,
+              holds: sql`NOT EXISTS (SELECT 1 FROM ${userEmails} WHERE ${userEmails.email} = ${email} AND ${userEmails.userId} <> ${person.id} AND ${userEmails.verifiedAt} IS NOT NULL)`,
               refusal: conflict(TAKEN),
             },
           ]
@@ -163,8 +164,16 @@ export const updatePerson = async (deps: Deps, p: Principal, publicId: string, i
           .set({ ...set, updatedBy: p.publicId })
           .where(eq(users.id, person.id))
           .returning(),
+        // The new address replaces the sign-in one, verified (the admin vouches for it): it frees
+        // the old address, and takes the place of any row of the same address (the person's own
+        // second one, or someone's unproven claim).
         ...(changesEmail && email
           ? [
+              deps.db
+                .delete(userEmails)
+                .where(
+                  and(eq(userEmails.email, email), or(eq(userEmails.userId, person.id), isNull(userEmails.verifiedAt))),
+                ),
               deps.db
                 .update(userEmails)
                 .set({ email, verifiedAt: deps.now(), updatedBy: p.publicId })
@@ -183,8 +192,8 @@ export const updatePerson = async (deps: Deps, p: Principal, publicId: string, i
 }
 
 /**
- * Removes a person from the organization: their memberships, team memberships, API tokens and
- * issued invitations in it, and all their sessions, at once. The person's account itself goes
+ * Removes a person from the organization: their memberships, team memberships, API tokens,
+ * issued invitations and sessions in it, at once. The person's account itself goes
  * only when no other organization has them. Nobody deletes themselves, and no workspace may be
  * left without an ADMIN.
  */
@@ -233,7 +242,13 @@ export const deletePerson = async (deps: Deps, p: Principal, publicId: string) =
             inArray(invitations.workspaceId, orgWorkspaces),
           ),
         ),
-      deps.db.delete(logins).where(eq(logins.userId, person.id)),
+      // Sessions in this organization end; those in another one it still belongs to go on (and all
+      // of them go with the account, below).
+      deps.db
+        .delete(logins)
+        .where(
+          and(eq(logins.userId, person.id), or(isNull(logins.workspaceId), inArray(logins.workspaceId, orgWorkspaces))),
+        ),
       // The account goes with its last organization (D1 cascades its addresses, factors, devices).
       deps.db.delete(users).where(and(eq(users.id, person.id), sql`NOT EXISTS ${otherOrganizations}`)),
     ],

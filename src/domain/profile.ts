@@ -1,11 +1,11 @@
-import { and, asc, eq, gt, isNotNull, isNull, type SQL, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, isNotNull, isNull, lte, type SQL, sql } from 'drizzle-orm'
 import { newSecretToken, sha256 } from '../auth/crypto'
 import { userEmails, users } from '../db/schema'
-import { authorize, refuse } from './authorize'
+import { authorizeUser, refuse } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
 import { emailJob } from './emails'
-import { conflict, forbidden, invalid, isUniqueViolation } from './errors'
+import { conflict, invalid, isUniqueViolation } from './errors'
 import { type MarkerQuery, markerPage } from './listing'
 import type { Principal, UserProfile } from './principal'
 import { validEmail, validName } from './rules'
@@ -30,12 +30,20 @@ export const signInAddress = (
     updatedBy: user.publicId,
   })
 
-/** The calling user's id, or 403 for a service account or root: they have no profile of their own. */
-const selfOf = async (deps: Deps, p: Principal, action: string) => {
-  if (p.kind !== 'user' || p.id === null || p.identity.kind !== 'user')
-    await refuse(deps, p, action, forbidden('Only a signed-in user has a profile of their own'))
-  return p as Principal & { id: number; publicId: string }
-}
+/**
+ * Deletes the unverified claims others made on an address (`expiredOnly`: only those past their
+ * 24 hours). A claim nobody proved must never keep the address's owner from signing up with it.
+ */
+export const releaseClaims = (deps: Deps, email: string, expiredOnly = false) =>
+  deps.db
+    .delete(userEmails)
+    .where(
+      and(
+        eq(userEmails.email, email),
+        isNull(userEmails.verifiedAt),
+        expiredOnly ? lte(userEmails.verificationExpiresAt, deps.now()) : undefined,
+      ),
+    )
 
 export type ProfileChange = { email?: string; givenName?: string; familyName?: string; displayName?: string }
 
@@ -48,8 +56,7 @@ const nameField = (value: string | undefined, label: string) =>
  * (never to an address nobody proved they receive mail at).
  */
 export const updateOwnProfile = async (deps: Deps, p: Principal, change: ProfileChange): Promise<UserProfile> => {
-  await authorize(deps, p, 'updateOwnProfile')
-  const me = await selfOf(deps, p, 'updateOwnProfile')
+  const me = await authorizeUser(deps, p, 'updateOwnProfile')
   const names = {
     givenName: nameField(change.givenName, 'givenName'),
     familyName: nameField(change.familyName, 'familyName'),
@@ -107,8 +114,7 @@ const addressColumns = {
 
 /** The caller's addresses, the sign-in one among them, oldest first. */
 export const listOwnEmails = async (deps: Deps, p: Principal, q: MarkerQuery) => {
-  await authorize(deps, p, 'manageOwnEmails')
-  const me = await selfOf(deps, p, 'manageOwnEmails')
+  const me = await authorizeUser(deps, p, 'manageOwnEmails')
   const page = await markerPage(
     authSecret(deps),
     'me/emails',
@@ -130,8 +136,7 @@ export const listOwnEmails = async (deps: Deps, p: Principal, q: MarkerQuery) =>
  * 24 hours. An address any user already has is a conflict.
  */
 export const addOwnEmail = async (deps: Deps, p: Principal, rawEmail: string): Promise<Address> => {
-  await authorize(deps, p, 'manageOwnEmails')
-  const me = await selfOf(deps, p, 'manageOwnEmails')
+  const me = await authorizeUser(deps, p, 'manageOwnEmails')
   const email = validEmail(rawEmail)
   const throttleKey = `verify-email:user:${me.id}`
   const window = await checkWindow(deps, throttleKey, VERIFICATIONS_PER_HOUR, 3600)
@@ -146,7 +151,7 @@ export const addOwnEmail = async (deps: Deps, p: Principal, rawEmail: string): P
   })
   let added: typeof userEmails.$inferSelect | undefined
   try {
-    ;[[added]] = await commit(deps, p, {
+    ;[, [added]] = await commit(deps, p, {
       event: { action: 'addOwnEmail', targetType: 'user', targetId: me.publicId, detail: { email } },
       // An address on any account, as a sign-in address or an added one, is taken.
       checks: [
@@ -157,6 +162,7 @@ export const addOwnEmail = async (deps: Deps, p: Principal, rawEmail: string): P
         },
       ],
       writes: [
+        releaseClaims(deps, email, true),
         deps.db
           .insert(userEmails)
           .values({

@@ -1,6 +1,6 @@
-import { lt } from 'drizzle-orm'
+import { and, isNull, lt } from 'drizzle-orm'
 import { sendEmail } from '../clients/email'
-import { invitations, logins, passwordResets, trustedDevices } from '../db/schema'
+import { invitations, logins, passwordResets, trustedDevices, userEmails } from '../db/schema'
 import type { Deps } from '../domain/context'
 import type { Job } from '../domain/jobs'
 import { type Affected, syncAllCopies } from '../domain/principals'
@@ -11,17 +11,19 @@ type Handler = (deps: Deps, job: Job, message: JobMessage) => Promise<Record<str
 /** Deletes rows whose time is over. Deleting twice changes nothing, so redelivery is safe. */
 const purgeExpired: Handler = async (deps) => {
   const now = deps.now()
-  const [l, i, r, t] = await deps.db.batch([
+  const [l, i, r, t, e] = await deps.db.batch([
     deps.db.delete(logins).where(lt(logins.expiresAt, now)),
     deps.db.delete(invitations).where(lt(invitations.expiresAt, now)),
     deps.db.delete(passwordResets).where(lt(passwordResets.expiresAt, now)),
     deps.db.delete(trustedDevices).where(lt(trustedDevices.expiresAt, now)),
+    deps.db.delete(userEmails).where(and(isNull(userEmails.verifiedAt), lt(userEmails.verificationExpiresAt, now))),
   ])
   return {
     logins: l.meta.changes,
     invitations: i.meta.changes,
     passwordResets: r.meta.changes,
     trustedDevices: t.meta.changes,
+    unverifiedAddresses: e.meta.changes,
   }
 }
 

@@ -124,7 +124,7 @@ export const orgUsers = createRouter()
       operationId: 'deleteUser',
       tag: 'Org users',
       summary: 'Delete a user',
-      description: `Ends the person's memberships, team memberships, API tokens and invitations in this organization and all their sessions, at once; their account goes only when no other organization has them. Deleting yourself is a 400, and no workspace may be left without an ADMIN. ${ADMINS}`,
+      description: `Ends the person's memberships, team memberships, API tokens, invitations and sessions in this organization, at once; their account goes only when no other organization has them. Deleting yourself is a 400, and no workspace may be left without an ADMIN. ${ADMINS}`,
       params: User,
       status: 204,
       errors: [403, 404],
