@@ -1,9 +1,9 @@
-import { and, eq, gt, sql } from 'drizzle-orm'
+import { and, eq, type SQL, sql } from 'drizzle-orm'
 import { newPublicId, sha256 } from '../auth/crypto'
 import { hashPassword, verifyPassword } from '../auth/passwords'
 import { signInvitation, verifyInvitation } from '../auth/tokens'
 import { named } from '../db/client'
-import { invitations, memberships, organizations, type ScopeRoleMap, users } from '../db/schema'
+import { invitations, memberships, organizations, type ScopeRoleMap, userEmails, users } from '../db/schema'
 import { authorizeIn, refuse } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
@@ -165,67 +165,74 @@ const codeOf = (value: string) => {
   const trimmed = value.trim()
   if (!/^https?:\/\//i.test(trimmed)) return trimmed
   try {
-    return new URL(trimmed).searchParams.get('signupInvitationCode') ?? trimmed
+    const url = new URL(trimmed)
+    return url.searchParams.get('signupInvitationCode') ?? url.searchParams.get('token') ?? trimmed
   } catch {
     return trimmed
   }
 }
 
+/** A pending invitation by its code (expired ones too: callers say so), with its issuer and invitee. */
+export const openInvitation = async (deps: Deps, code: string) => {
+  const [found] = await deps.db
+    .select({
+      invitation: named('invitation', {
+        id: invitations.id,
+        workspaceId: invitations.workspaceId,
+        email: invitations.email,
+        name: invitations.name,
+        scopeRoles: invitations.scopeRoles,
+        issuerKind: invitations.issuerKind,
+        expiresAt: invitations.expiresAt,
+      }),
+      issuer: named('issuer', {
+        id: memberships.id,
+        role: memberships.role,
+        scopeRoles: memberships.scopeRoles,
+        updatedAt: memberships.updatedAt,
+      }),
+      invitee: named('invitee', {
+        id: users.id,
+        publicId: users.publicId,
+        email: users.email,
+        passwordHash: users.passwordHash,
+        enabled: users.enabled,
+        joinedAt: users.joinedAt,
+      }),
+      customRoles: customRolesOf(invitations.workspaceId).as('custom_roles'),
+    })
+    .from(invitations)
+    .leftJoin(
+      memberships,
+      and(eq(memberships.workspaceId, invitations.workspaceId), eq(memberships.userId, invitations.issuerUserId)),
+    )
+    .leftJoin(users, eq(users.email, invitations.email))
+    .where(and(eq(invitations.codeHash, await sha256(codeOf(code))), eq(invitations.status, 'pending')))
+  if (!found) return null
+  return { ...found, invitee: found.invitee.id === null ? null : found.invitee }
+}
+
+type Opened = NonNullable<Awaited<ReturnType<typeof openInvitation>>>
+
 /**
- * Accepts an invitation: creates the user (or, for an existing user, checks their password and
- * adds the membership) with the invited roles, then signs them in. The invitation is dead when its
- * issuer is no longer a member entitled to grant what it offers.
+ * Makes the invitee a member: an account that joined already proves its password; a pending one
+ * (created by POST /accounts) joins now, with the password if one is given; an address without an
+ * account gets one. The invitation is dead, and refused, when its issuer no longer may grant what
+ * it offers; the issuer's membership is re-checked inside the batch.
  */
-export const acceptInvitation = async (deps: Deps, input: { invitation: string; password: string; name?: string }) => {
-  const code = codeOf(input.invitation)
-  const claims = await verifyInvitation(authSecret(deps), code)
-  if (!claims) throw invalid(NOT_INVITED)
-  // An existing account's password is checked here, so guesses are throttled like sign-ins.
-  await limitSignIn(deps, claims.email)
-  const [[found], [existing]] = await deps.db.batch([
-    deps.db
-      .select({
-        invitation: named('invitation', {
-          id: invitations.id,
-          workspaceId: invitations.workspaceId,
-          email: invitations.email,
-          name: invitations.name,
-          scopeRoles: invitations.scopeRoles,
-          issuerKind: invitations.issuerKind,
-        }),
-        issuer: named('issuer', {
-          id: memberships.id,
-          role: memberships.role,
-          scopeRoles: memberships.scopeRoles,
-          updatedAt: memberships.updatedAt,
-        }),
-        customRoles: customRolesOf(invitations.workspaceId).as('custom_roles'),
-      })
-      .from(invitations)
-      .leftJoin(
-        memberships,
-        and(eq(memberships.workspaceId, invitations.workspaceId), eq(memberships.userId, invitations.issuerUserId)),
-      )
-      .where(
-        and(
-          eq(invitations.codeHash, await sha256(code)),
-          eq(invitations.status, 'pending'),
-          gt(invitations.expiresAt, deps.now()),
-        ),
-      ),
-    deps.db.select().from(users).where(eq(users.email, claims.email)),
-  ])
-  if (!found || found.invitation.email !== claims.email || found.invitation.workspaceId !== claims.workspaceId)
-    throw invalid(NOT_INVITED)
-  const { invitation, issuer } = found
-  const custom = found.customRoles
+export const joinByInvitation = async (
+  deps: Deps,
+  found: Opened,
+  input: { password?: string; name?: string },
+  action: string,
+): Promise<{ id: number; publicId: string; email: string; hasPassword: boolean }> => {
+  const { invitation, issuer, customRoles: custom, invitee } = found
   const issuerStands =
     invitation.issuerKind === 'root' ||
     (issuer.id !== null &&
       mayInvite({ role: issuer.role, scopeRoles: issuer.scopeRoles }, invitation.scopeRoles, custom))
-  if (!issuerStands) await refuse(deps, null, 'acceptInvitation', invalid(NOT_INVITED))
-  // The issuer's membership must still be the one judged above when the batch runs.
-  const issuerUnchanged =
+  if (!issuerStands) await refuse(deps, null, action, invalid(NOT_INVITED))
+  const checks =
     invitation.issuerKind === 'root'
       ? []
       : [
@@ -235,88 +242,117 @@ export const acceptInvitation = async (deps: Deps, input: { invitation: string; 
             refusal: invalid(NOT_INVITED),
           },
         ]
-
   const now = deps.now()
   const role = invitation.scopeRoles.API ?? Object.values(invitation.scopeRoles)[0] ?? 'GUEST'
   const accept = deps.db
     .update(invitations)
     .set({ status: 'accepted', updatedAt: now })
     .where(and(eq(invitations.id, invitation.id), eq(invitations.status, 'pending')))
-  let user: { id: number; publicId: string; email: string }
+  const member = (userId: number | SQL, by: string) =>
+    deps.db
+      .insert(memberships)
+      .values({ workspaceId: invitation.workspaceId, userId, role, scopeRoles: invitation.scopeRoles, createdBy: by })
+      .onConflictDoNothing()
+  const event = (publicId: string, signUp: boolean) => ({
+    action: signUp ? 'signUp' : 'acceptInvitation',
+    actor: { publicId },
+    targetType: 'user',
+    targetId: publicId,
+    workspaceId: invitation.workspaceId,
+  })
+  const password = input.password === undefined ? null : input.password
   try {
-    if (existing) {
-      const { ok } = await verifyPassword(input.password, existing.passwordHash, deps.env.PASSWORD_PEPPER)
-      if (!ok || !existing.enabled) throw unauthenticated('Invalid email or password')
-      user = existing
+    if (invitee?.joinedAt) {
+      // Joining another workspace with an account that exists: its password proves it is theirs.
+      if (password === null) throw invalid('This address has an account already: send its password to join')
+      await limitSignIn(deps, invitee.email)
+      const { ok } = await verifyPassword(password, invitee.passwordHash, deps.env.PASSWORD_PEPPER)
+      if (!ok || !invitee.enabled) throw unauthenticated('Invalid email or password')
       await commit(deps, null, {
-        event: {
-          action: 'acceptInvitation',
-          actor: existing,
-          targetType: 'user',
-          targetId: existing.publicId,
-          workspaceId: invitation.workspaceId,
-        },
-        checks: issuerUnchanged,
-        writes: [
-          deps.db.insert(memberships).values({
-            workspaceId: invitation.workspaceId,
-            userId: existing.id,
-            role,
-            scopeRoles: invitation.scopeRoles,
-            createdBy: existing.publicId,
-          }),
-          accept,
-        ],
-        affects: { userIds: [existing.id] },
+        event: event(invitee.publicId, false),
+        checks,
+        writes: [member(invitee.id, invitee.publicId), accept],
+        affects: { userIds: [invitee.id] },
       })
-    } else {
-      const publicId = newPublicId()
-      const password = validPassword(input.password)
-      const displayName = input.name === undefined ? invitation.name : validUsername(input.name)
-      const [created] = await commit(deps, null, {
-        event: {
-          action: 'signUp',
-          actor: { publicId },
-          targetType: 'user',
-          targetId: publicId,
-          workspaceId: invitation.workspaceId,
-        },
-        checks: issuerUnchanged,
+      return { ...invitee, hasPassword: true }
+    }
+    const hash = password === null ? null : await hashPassword(validPassword(password), deps.env.PASSWORD_PEPPER)
+    const displayName = input.name === undefined ? invitation.name : validUsername(input.name)
+    if (invitee) {
+      // A pending account: it joins now; the invitation reached its address, which is verified.
+      await commit(deps, null, {
+        event: event(invitee.publicId, true),
+        checks,
         writes: [
           deps.db
-            .insert(users)
-            .values({
-              publicId,
-              email: invitation.email,
-              displayName,
-              passwordHash: await hashPassword(password, deps.env.PASSWORD_PEPPER),
+            .update(users)
+            .set({
               joinedAt: now,
-              createdBy: publicId,
-              updatedBy: publicId,
+              ...(hash === null ? {} : { passwordHash: hash }),
+              displayName,
+              updatedBy: invitee.publicId,
             })
-            .returning({ id: users.id }),
-          deps.db.insert(memberships).values({
-            workspaceId: invitation.workspaceId,
-            userId: sql`(SELECT id FROM users WHERE public_id = ${publicId})`,
-            role,
-            scopeRoles: invitation.scopeRoles,
-            createdBy: publicId,
-          }),
-          // The invitation reached this address: it is verified, and nobody else's unproven claim on it stands.
-          releaseClaims(deps, invitation.email),
-          signInAddress(deps, {
-            id: sql`(SELECT id FROM users WHERE public_id = ${publicId})`,
-            publicId,
-            email: invitation.email,
-          }),
+            .where(eq(users.id, invitee.id)),
+          deps.db
+            .update(userEmails)
+            .set({ verifiedAt: now })
+            .where(and(eq(userEmails.userId, invitee.id), eq(userEmails.email, invitee.email))),
+          member(invitee.id, invitee.publicId),
           accept,
         ],
+        affects: { userIds: [invitee.id] },
       })
-      user = { id: created[0]?.id ?? 0, publicId, email: invitation.email }
+      return { ...invitee, hasPassword: hash !== null || invitee.passwordHash !== null }
     }
+    const publicId = newPublicId()
+    const id = sql`(SELECT id FROM users WHERE public_id = ${publicId})`
+    const [created] = await commit(deps, null, {
+      event: event(publicId, true),
+      checks,
+      writes: [
+        deps.db
+          .insert(users)
+          .values({
+            publicId,
+            email: invitation.email,
+            displayName,
+            passwordHash: hash,
+            joinedAt: now,
+            createdBy: publicId,
+            updatedBy: publicId,
+          })
+          .returning({ id: users.id }),
+        member(id, publicId),
+        // The invitation reached this address: it is verified, and nobody else's unproven claim on it stands.
+        releaseClaims(deps, invitation.email),
+        signInAddress(deps, { id, publicId, email: invitation.email }),
+        accept,
+      ],
+    })
+    return { id: created[0]?.id ?? 0, publicId, email: invitation.email, hasPassword: hash !== null }
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('This invitation was already accepted')
     throw err
   }
-  return startSession(deps, user, invitation.workspaceId)
+}
+
+/**
+ * Accepts a dashboard invitation (its code, or the whole link) and signs the invitee in: a new
+ * user chooses a password; an existing one proves theirs.
+ */
+export const acceptInvitation = async (deps: Deps, input: { invitation: string; password: string; name?: string }) => {
+  const claims = await verifyInvitation(authSecret(deps), codeOf(input.invitation))
+  if (!claims) throw invalid(NOT_INVITED)
+  // An existing account's password is checked here, so guesses are throttled like sign-ins.
+  await limitSignIn(deps, claims.email)
+  const found = await openInvitation(deps, input.invitation)
+  if (
+    !found ||
+    found.invitation.expiresAt <= deps.now() ||
+    found.invitation.email !== claims.email ||
+    found.invitation.workspaceId !== claims.workspaceId
+  )
+    throw invalid(NOT_INVITED)
+  const user = await joinByInvitation(deps, found, input, 'acceptInvitation')
+  return startSession(deps, user, found.invitation.workspaceId)
 }

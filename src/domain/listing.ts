@@ -7,15 +7,21 @@ import { AppError, invalid } from './errors'
  * The list grammar every list route shares: typed filters with a closed set of operators,
  * allow-listed sort keys, offset pages (JSON:API) and opaque markers (REST).
  */
-export type FieldType = 'string' | 'boolean' | 'datetime' | 'integer'
-export type FilterOp = 'eq' | 'match' | 'in' | 'nin' | 'gte' | 'lte'
-export type FilterValue = string | number | boolean | Date
+export type FieldType = 'string' | 'boolean' | 'datetime' | 'integer' | 'scopeMap'
+/** `contains`: a scope map holding at least the given scope → role pairs (JSON containment). */
+export type FilterOp = 'eq' | 'match' | 'in' | 'nin' | 'gte' | 'lte' | 'contains'
+export type ScopeMapValue = Record<string, string>
+export type FilterValue = string | number | boolean | Date | ScopeMapValue
 export type Filter = { field: string; op: FilterOp; value: FilterValue | FilterValue[] }
 
 /** What a list accepts, by wire name: declared once per resource, read by surfaces and SQL. */
 export type ListSpec = {
   filters: Record<string, { type: FieldType; ops: readonly FilterOp[] }>
   sort: readonly string[]
+  /** Names that must never be filtered on (secrets), refused with a reason rather than as unknown. */
+  secret?: readonly string[]
+  /** Related resources `included` may ask for. */
+  includes?: readonly string[]
 }
 
 /** Where a wire field lives in SQL: a column, or an expression over the row. */
@@ -45,7 +51,18 @@ const condition = (where: Target, f: Filter): SQL => {
   // apart. Columns keep their encoders (a Date becomes epoch milliseconds).
   const target = where as SQLiteColumn
   const values = Array.isArray(f.value) ? f.value : [f.value]
+  if (isScopeMap(f.value)) {
+    // Keys were checked against the scope names by the parser; values are bound parameters.
+    const pairs = Object.entries(f.value).map(
+      ([scope, role]) => sql`json_extract(${target}, ${`$.${scope}`}) = ${role}`,
+    )
+    const contained = and(...pairs) ?? sql`1`
+    if (f.op === 'contains') return contained
+    return sql`(${contained} AND (SELECT count(*) FROM json_each(${target})) = ${pairs.length})`
+  }
   switch (f.op) {
+    case 'contains':
+      throw invalid(`Only scope maps can be filtered by containment: ${f.field}`)
     case 'eq':
       return Array.isArray(f.value) ? inArray(target, values) : eq(target, f.value)
     case 'in':
@@ -83,9 +100,39 @@ export const toOrderBy = (targets: Record<string, Target>, sort: readonly SortKe
   asc(key as SQLiteColumn),
 ]
 
+/** Whether `coerce` or `scopeMapOf` said what is wrong (scope maps have upper-case keys only). */
+export const isCoercionError = (v: unknown): v is { error: string } =>
+  typeof v === 'object' && v !== null && typeof (v as { error?: unknown }).error === 'string'
+
+const isScopeMap = (v: unknown): v is ScopeMapValue =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)
+
+const SCOPE_KEY = /^[A-Z][A-Z_]{0,31}$/
+
+/** A scope map from its JSON form or from bracket pairs, or what is wrong with it. */
+export const scopeMapOf = (raw: unknown): ScopeMapValue | { error: string } => {
+  let value = raw
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      return { error: 'must be an object of scope → role, like {"API":"ADMIN"}' }
+    }
+  }
+  if (!isScopeMap(value)) return { error: 'must be an object of scope → role, like {"API":"ADMIN"}' }
+  const entries = Object.entries(value)
+  if (entries.length === 0 || entries.length > 8) return { error: 'must name 1 to 8 scopes' }
+  for (const [scope, role] of entries)
+    if (!SCOPE_KEY.test(scope) || typeof role !== 'string' || role.length > 64)
+      return { error: `has a bad entry for ${scope}: scopes are upper-case names, roles strings` }
+  return value as ScopeMapValue
+}
+
 /** Coerces one raw query value to a field's type, or says what is wrong with it. */
 export const coerce = (type: FieldType, raw: string): FilterValue | { error: string } => {
   switch (type) {
+    case 'scopeMap':
+      return scopeMapOf(raw)
     case 'string':
       return raw.length > 256 ? { error: 'must be at most 256 characters' } : raw
     case 'integer':

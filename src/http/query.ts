@@ -4,10 +4,12 @@ import {
   coerce,
   type Filter,
   type FilterValue,
+  isCoercionError,
   type ListQuery,
   type ListSpec,
   MAX_FILTER_VALUES,
   MAX_IN_VALUES,
+  scopeMapOf,
 } from '../domain/listing'
 
 /** JSON:API 1.1 paging: `page[size]` defaults to and is capped at 1000. */
@@ -20,9 +22,14 @@ const queryError = (parameter: string, message: string) =>
 
 const stringOrList = z.union([z.string(), z.array(z.string())]).optional()
 
-const filterKey = (field: string, op: string) => (op === 'eq' ? `filter[${field}]` : `filter[${field}__${op}]`)
+// A bare `filter[field]` means equality, or containment for a named scope-map filter.
+const filterKey = (field: string, op: string) =>
+  op === 'eq' || op === 'contains' ? `filter[${field}]` : `filter[${field}__${op}]`
 
-export type JsonApiListQuery = ListQuery & { fields: string[] | null }
+/** `filter[with_role_scope][API]=ADMIN`: a scope map given as bracket pairs. */
+const SCOPE_PAIR = /^(filter\[\w+\])\[([^\]]*)\]$/
+
+export type JsonApiListQuery = ListQuery & { fields: string[] | null; included: string[] }
 
 /**
  * The JSON:API list grammar for one resource type, from its ListSpec: a zod schema that
@@ -51,7 +58,11 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
       }),
     count: z.string().optional().openapi({ description: 'true to return meta.count, the total number of items' }),
     [fieldsKey]: stringOrList.openapi({ description: 'Attributes to return (sparse fieldset), comma-separated' }),
-    included: stringOrList.openapi({ description: 'Related resources to include; none for this type' }),
+    included: stringOrList.openapi({
+      description: spec.includes?.length
+        ? `Related resources to include, as included[]=…: ${spec.includes.join(', ')}`
+        : 'Related resources to include; none for this type',
+    }),
     ...Object.fromEntries(
       [...filterKeys].map(([key, { field, op }]) => [
         key,
@@ -67,9 +78,20 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
       page: { number: 1, size: MAX_PAGE_SIZE },
       count: false,
       fields: null,
+      included: [],
     }
+    const pairs = new Map<string, Record<string, string>>()
     for (const [rawKey, values] of Object.entries(raw)) {
       const key = rawKey.endsWith('[]') ? rawKey.slice(0, -2) : rawKey
+      const pair = SCOPE_PAIR.exec(key)
+      if (pair?.[1] && spec.filters[pair[1].slice(7, -1)]?.type === 'scopeMap') {
+        const map = pairs.get(pair[1]) ?? {}
+        map[pair[2] ?? ''] = values[0] ?? ''
+        pairs.set(pair[1], map)
+        continue
+      }
+      const secret = /^filter\[(\w+?)(__\w+)?\]$/.exec(key)?.[1]
+      if (secret && spec.secret?.includes(secret)) throw queryError(key, 'is a secret: it cannot be filtered on')
       const single = () => {
         if (values.length !== 1) throw queryError(key, 'must be given once')
         return values[0] as string
@@ -80,7 +102,15 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
       else if (key === 'sort') query.sort = sortOf(spec, single())
       else if (key === fieldsKey) query.fields = values.flatMap(splitList)
       else if (key === 'included') {
-        if (values.flatMap(splitList).length) throw queryError(key, `cannot include anything for ${type}`)
+        query.included = values.flatMap(splitList)
+        const unknown = query.included.find((name) => !spec.includes?.includes(name))
+        if (unknown !== undefined)
+          throw queryError(
+            key,
+            spec.includes?.length
+              ? `cannot include ${unknown}; it may include: ${spec.includes.join(', ')}`
+              : `cannot include anything for ${type}`,
+          )
       } else {
         const filter = filterKeys.get(key)
         if (!filter) {
@@ -90,7 +120,23 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
         query.filters.push(filterOf(key, filter, spec.filters[filter.field]?.type ?? 'string', values))
       }
     }
-    const bound = query.filters.reduce((n, f) => n + (Array.isArray(f.value) ? f.value.length : 1), 0)
+    for (const [key, map] of pairs) {
+      const filter = filterKeys.get(key)
+      if (!filter) throw queryError(key, 'is not a known parameter')
+      const value = scopeMapOf(map)
+      if (isCoercionError(value)) throw queryError(key, value.error)
+      query.filters.push({ ...filter, value })
+    }
+    const bound = query.filters.reduce(
+      (n, f) =>
+        n +
+        (Array.isArray(f.value)
+          ? f.value.length
+          : typeof f.value === 'object' && !(f.value instanceof Date)
+            ? Object.keys(f.value).length
+            : 1),
+      0,
+    )
     if (bound > MAX_FILTER_VALUES) throw queryError('filter', `must have at most ${MAX_FILTER_VALUES} values in all`)
     return query
   }
@@ -135,14 +181,14 @@ const filterOf = (
   type: Parameters<typeof coerce>[0],
   values: string[],
 ): Filter => {
-  const list = op === 'in' || op === 'nin' || (op === 'eq' && values.length > 1)
+  const list = type !== 'scopeMap' && (op === 'in' || op === 'nin' || (op === 'eq' && values.length > 1))
   const raws = list ? values.flatMap(splitList) : values
   if (!list && raws.length !== 1) throw queryError(key, 'must be given once')
   if (raws.length === 0) throw queryError(key, 'must not be empty')
   if (raws.length > MAX_IN_VALUES) throw queryError(key, `must have at most ${MAX_IN_VALUES} values`)
   const coerced = raws.map((raw): FilterValue => {
     const v = coerce(type, raw)
-    if (typeof v === 'object' && !(v instanceof Date)) throw queryError(key, v.error)
+    if (isCoercionError(v)) throw queryError(key, v.error)
     return v
   })
   return { field, op, value: list ? coerced : (coerced[0] as FilterValue) }
@@ -156,6 +202,7 @@ const filterDescription = (type: string, op: string) =>
     nin: `none of these comma-separated values (${type}), at most ${MAX_IN_VALUES}`,
     gte: `greater than or equal (${type})`,
     lte: `less than or equal (${type})`,
+    contains: 'a scope map holding these scope → role pairs: filter[…][API]=ADMIN, or a JSON object',
   })[op] ?? op
 
 /** REST lists: `limit` 0 to 100 (default 100) and the opaque `marker` of the previous page. */

@@ -77,6 +77,7 @@ export const seedUser = async (
       publicId,
       email,
       displayName: options.name ?? `User ${publicId}`,
+      joinedAt: new Date(),
       passwordHash: options.password === undefined ? null : await hashPassword(password),
       createdBy: publicId,
       updatedBy: publicId,
