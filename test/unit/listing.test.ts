@@ -7,7 +7,14 @@ const { parse } = jsonApiListQuery('iam:accounts', ACCOUNT_LIST)
 
 describe('JSON:API list query', () => {
   it('defaults to the first page of 1000, uncounted and unsorted', () => {
-    expect(parse({})).toEqual({ filters: [], sort: [], page: { number: 1, size: 1000 }, count: false, fields: null, included: [] })
+    expect(parse({})).toEqual({
+      filters: [],
+      sort: [],
+      page: { number: 1, size: 1000 },
+      count: false,
+      fields: null,
+      included: [],
+    })
   })
 
   it('parses paging, sort, count, sparse fields and typed filters', () => {
