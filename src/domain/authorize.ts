@@ -65,6 +65,15 @@ const POLICY = {
   manageTeams: admin,
   manageServiceAccounts: admin,
   readOutbox: root,
+  // JSON:API accounts (people with their role in the workspace), organizations and sessions.
+  readAccount: signedIn,
+  updateOwnAccount: signedIn,
+  manageAccounts: admin,
+  listOrganizations: signedIn,
+  createOrganization: root,
+  manageOrganization: admin,
+  listSessions: signedIn,
+  endOtherSession: signedIn,
 } satisfies Record<string, Rule>
 
 export type Action = keyof typeof POLICY

@@ -34,6 +34,8 @@ export type ListQuery = {
   sort: SortKey[]
   page: { number: number; size: number }
   count: boolean
+  /** Related resources to return alongside, from the spec's `includes`. */
+  included: string[]
 }
 
 /** One page; `more` says whether rows follow it, `count` totals all pages when asked for. */

@@ -1,10 +1,21 @@
-import { and, asc, eq, gt } from 'drizzle-orm'
-import { logins, trustedDevices } from '../db/schema'
-import { authorizeUser } from './authorize'
+import { and, asc, count, eq, gt, inArray, or } from 'drizzle-orm'
+import { named } from '../db/client'
+import { logins, trustedDevices, users } from '../db/schema'
+import type { User } from './accounts'
+import { authorize, authorizeUser } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
 import { notFound } from './errors'
-import { type MarkerQuery, markerPage } from './listing'
+import {
+  type ListQuery,
+  type ListSpec,
+  type MarkerQuery,
+  markerPage,
+  type Page,
+  type Target,
+  toOrderBy,
+  toWhere,
+} from './listing'
 import type { Principal } from './principal'
 import { authSecret } from './sessions'
 
@@ -84,5 +95,84 @@ export const revokeOwnTrustedDevice = async (deps: Deps, p: Principal, deviceId:
     event: { action: 'revokeOwnTrustedDevice', targetType: 'trustedDevice', targetId: deviceId },
     writes: [deps.db.delete(trustedDevices).where(mine)],
     credentialOnly: true,
+  })
+}
+
+/** Sessions as the JSON:API lists them (`iam:account_sessions`). */
+export const SESSION_LIST: ListSpec = {
+  filters: {
+    id: { type: 'string', ops: ['eq', 'in'] },
+    account_id: { type: 'string', ops: ['eq', 'in'] },
+    user_agent: { type: 'string', ops: ['eq', 'match'] },
+    ip: { type: 'string', ops: ['eq', 'match'] },
+  },
+  sort: ['id', 'created_at', 'last_used_at', 'expires_at'],
+  secret: ['refresh_seq', 'nonce'],
+  includes: ['account'],
+}
+
+export type Session = typeof logins.$inferSelect & { accountPublicId: string }
+
+const SESSION_TARGETS: Record<string, Target> = {
+  id: logins.id,
+  account_id: users.publicId,
+  user_agent: logins.userAgent,
+  ip: logins.remoteIp,
+  created_at: logins.authTime,
+  last_used_at: logins.lastUsedAt,
+  expires_at: logins.expiresAt,
+}
+
+/**
+ * The sessions a caller may see and end: their own, and for an ADMIN those in the current
+ * workspace; root, every session.
+ */
+const sessionsVisibleTo = (p: Principal) => {
+  if (p.kind === 'root') return undefined
+  const own = eq(logins.userId, p.kind === 'user' && p.id !== null ? p.id : -1)
+  return p.workspace?.role === 'ADMIN' ? or(own, eq(logins.workspaceId, p.workspace.id)) : own
+}
+
+export const listSessions = async (
+  deps: Deps,
+  p: Principal,
+  q: ListQuery,
+): Promise<Page<Session> & { accounts: User[] }> => {
+  await authorize(deps, p, 'listSessions')
+  const where = and(gt(logins.expiresAt, deps.now()), sessionsVisibleTo(p), toWhere(SESSION_TARGETS, q.filters))
+  const itemsQuery = deps.db
+    .select({ login: logins, user: named('account', { publicId: users.publicId }) })
+    .from(logins)
+    .innerJoin(users, eq(users.id, logins.userId))
+    .where(where)
+    .orderBy(...toOrderBy(SESSION_TARGETS, q.sort, logins.id))
+    .limit(q.page.size + 1)
+    .offset((q.page.number - 1) * q.page.size)
+  const countQuery = deps.db
+    .select({ n: count() })
+    .from(logins)
+    .innerJoin(users, eq(users.id, logins.userId))
+    .where(where)
+  const [rows, total] = q.count
+    ? await deps.db.batch([itemsQuery, countQuery]).then(([r, [t]]) => [r, t?.n ?? 0] as const)
+    : ([await itemsQuery, undefined] as const)
+  const items = rows.slice(0, q.page.size).map((r): Session => ({ ...r.login, accountPublicId: r.user.publicId }))
+  const ids = [...new Set(items.map((s) => s.userId))]
+  const accounts =
+    q.included.includes('account') && ids.length ? await deps.db.select().from(users).where(inArray(users.id, ids)) : []
+  return { items, more: rows.length > q.page.size, ...(total === undefined ? {} : { count: total }), accounts }
+}
+
+/** Ends a session the caller may see: its token is refused from its next request. */
+export const endSession = async (deps: Deps, p: Principal, loginId: string) => {
+  await authorize(deps, p, 'endOtherSession')
+  const target = and(eq(logins.id, loginId), sessionsVisibleTo(p))
+  const [login] = await deps.db.select({ id: logins.id }).from(logins).where(target)
+  if (!login) throw notFound('Session not found')
+  await commit(deps, p, {
+    event: { action: 'endOtherSession', targetType: 'login', targetId: loginId },
+    writes: [deps.db.delete(logins).where(eq(logins.id, loginId))],
+    affects: { loginIds: [loginId] },
+    credentialOnly: p.loginId === loginId,
   })
 }

@@ -1,13 +1,13 @@
 import { and, asc, eq, gt, isNotNull, isNull, lte, type SQL, sql } from 'drizzle-orm'
 import { newSecretToken, sha256 } from '../auth/crypto'
 import { userEmails, users } from '../db/schema'
-import { authorizeUser, refuse } from './authorize'
+import { authorize, authorizeUser, refuse } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
 import { emailJob } from './emails'
 import { conflict, invalid, isUniqueViolation } from './errors'
 import { type MarkerQuery, markerPage } from './listing'
-import type { Principal, UserProfile } from './principal'
+import type { Identity, Principal, UserProfile } from './principal'
 import { validEmail, validName } from './rules'
 import { authSecret } from './sessions'
 import { checkWindow, recordInWindow } from './throttle'
@@ -44,6 +44,12 @@ export const releaseClaims = (deps: Deps, email: string, expiredOnly = false) =>
         expiredOnly ? lte(userEmails.verificationExpiresAt, deps.now()) : undefined,
       ),
     )
+
+/** Who the caller is: exactly one of root, a user, or a service account (from the principal, no query). */
+export const describeCurrentIdentity = async (deps: Deps, p: Principal): Promise<Identity> => {
+  await authorize(deps, p, 'readSelf')
+  return p.identity
+}
 
 export type ProfileChange = { email?: string; givenName?: string; familyName?: string; displayName?: string }
 

@@ -18,9 +18,10 @@ import { limitSignIn } from './throttle'
 /** The first workspace's id; later ones count up from it. */
 export const FIRST_WORKSPACE_ID = 1_000_000
 
-export const validPassword = (password: string) => {
+/** A password that meets the rules, or a refusal naming the first rule it breaks and its field. */
+export const validPassword = (password: string, field = 'password') => {
   const problem = passwordProblem(password)
-  if (problem) throw invalid(problem)
+  if (problem) throw invalid(problem, [{ path: [field], message: problem, in: 'body' }])
   return password
 }
 

@@ -26,6 +26,21 @@ export const STATUS_OF_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 405 | 409
   INTERNAL: 500,
 }
 
+/** A short title per code, for error bodies that carry one. */
+export const TITLES: Record<ErrorCode, string> = {
+  VALIDATION_FAILED: 'Validation failed',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Forbidden',
+  NOT_FOUND: 'Not found',
+  CONFLICT: 'Conflict',
+  PAYLOAD_TOO_LARGE: 'Payload too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  METHOD_NOT_ALLOWED: 'Method not allowed',
+  RATE_LIMITED: 'Too many requests',
+  UNAVAILABLE: 'Service unavailable',
+  INTERNAL: 'Internal server error',
+}
+
 /** Anything thrown, as an AppError; unknown failures are logged and become a bare INTERNAL. */
 export const toAppError = (err: unknown, requestId?: string): AppError => {
   if (err instanceof AppError) return err

@@ -1,23 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import type { AppError, ErrorCode } from '../domain/errors'
+import type { AppError } from '../domain/errors'
 import type { AppEnv } from './env'
-import { errorHeaders, STATUS_OF_CODE } from './errors'
+import { errorHeaders, STATUS_OF_CODE, TITLES } from './errors'
 import { errorResponses } from './openapi'
-
-const TITLES: Record<ErrorCode, string> = {
-  VALIDATION_FAILED: 'Validation failed',
-  UNAUTHENTICATED: 'Authentication required',
-  FORBIDDEN: 'Forbidden',
-  NOT_FOUND: 'Not found',
-  CONFLICT: 'Conflict',
-  PAYLOAD_TOO_LARGE: 'Payload too large',
-  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
-  METHOD_NOT_ALLOWED: 'Method not allowed',
-  RATE_LIMITED: 'Too many requests',
-  UNAVAILABLE: 'Service unavailable',
-  INTERNAL: 'Internal server error',
-}
 
 /**
  * RFC 9457 problem details, plus the `message` member that LakeSail clients read: the error

@@ -29,19 +29,21 @@ const filterKey = (field: string, op: string) =>
 /** `filter[with_role_scope][API]=ADMIN`: a scope map given as bracket pairs. */
 const SCOPE_PAIR = /^(filter\[\w+\])\[([^\]]*)\]$/
 
-export type JsonApiListQuery = ListQuery & { fields: string[] | null; included: string[] }
+/** `fields`: the sparse fieldset of each resource type asked for (`fields[iam:accounts]=name,email`). */
+export type JsonApiListQuery = ListQuery & { fields: Record<string, string[]> }
+
+const FIELDS_KEY = /^fields\[([\w:]+)\]$/
 
 /**
  * The JSON:API list grammar for one resource type, from its ListSpec: a zod schema that
  * documents every parameter, and a parser that validates the raw query (unknown parameters,
  * filters and sort keys are rejected, never ignored) into a domain ListQuery.
  */
-export const jsonApiListQuery = (type: string, spec: ListSpec) => {
+export const jsonApiListQuery = (type: string, spec: ListSpec, includedTypes: readonly string[] = []) => {
   const filterKeys = new Map<string, { field: string; op: Filter['op'] }>()
   for (const [field, { ops }] of Object.entries(spec.filters)) {
     for (const op of ops) filterKeys.set(filterKey(field, op), { field, op })
   }
-  const fieldsKey = `fields[${type}]`
 
   const schema = z.object({
     'page[number]': z.string().optional().openapi({ description: 'The page number, default 1', example: '1' }),
@@ -57,7 +59,14 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
         example: '-created_at',
       }),
     count: z.string().optional().openapi({ description: 'true to return meta.count, the total number of items' }),
-    [fieldsKey]: stringOrList.openapi({ description: 'Attributes to return (sparse fieldset), comma-separated' }),
+    ...Object.fromEntries(
+      [type, ...includedTypes].map((t) => [
+        `fields[${t}]`,
+        stringOrList.openapi({
+          description: `Attributes of ${t} to return (sparse fieldset): fields[${t}][]=a or a comma list`,
+        }),
+      ]),
+    ),
     included: stringOrList.openapi({
       description: spec.includes?.length
         ? `Related resources to include, as included[]=…: ${spec.includes.join(', ')}`
@@ -77,7 +86,7 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
       sort: [],
       page: { number: 1, size: MAX_PAGE_SIZE },
       count: false,
-      fields: null,
+      fields: {},
       included: [],
     }
     const pairs = new Map<string, Record<string, string>>()
@@ -100,7 +109,7 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
       else if (key === 'page[size]') query.page.size = integerIn(key, single(), 1, MAX_PAGE_SIZE)
       else if (key === 'count') query.count = booleanOf(key, single())
       else if (key === 'sort') query.sort = sortOf(spec, single())
-      else if (key === fieldsKey) query.fields = values.flatMap(splitList)
+      else if (FIELDS_KEY.test(key)) query.fields[FIELDS_KEY.exec(key)?.[1] ?? type] = values.flatMap(splitList)
       else if (key === 'included') {
         query.included = values.flatMap(splitList)
         const unknown = query.included.find((name) => !spec.includes?.includes(name))
@@ -141,6 +150,38 @@ export const jsonApiListQuery = (type: string, spec: ListSpec) => {
     return query
   }
 
+  return { schema, parse }
+}
+
+/**
+ * The query of a single-resource route: `fields[...]` and `included` only; anything else is a
+ * 400 naming it.
+ */
+export const jsonApiShowQuery = (
+  type: string,
+  includes: readonly string[] = [],
+  includedTypes: readonly string[] = [],
+) => {
+  const list = jsonApiListQuery(type, { filters: {}, sort: [], includes }, includedTypes)
+  const schema = z.object({
+    ...Object.fromEntries(
+      [type, ...includedTypes].map((t) => [
+        `fields[${t}]`,
+        stringOrList.openapi({ description: `Attributes of ${t} to return` }),
+      ]),
+    ),
+    included: stringOrList.openapi({
+      description: includes.length ? `Related resources: ${includes.join(', ')}` : 'Nothing to include',
+    }),
+  })
+  const parse = (raw: Record<string, string[]>) => {
+    const paging = Object.keys(raw).find(
+      (k) => !FIELDS_KEY.test(k.replace(/\[\]$/, '')) && k.replace(/\[\]$/, '') !== 'included',
+    )
+    if (paging) throw queryError(paging, 'is not a known parameter here; this route takes fields[…] and included')
+    const { fields, included } = list.parse(raw)
+    return { fields, included }
+  }
   return { schema, parse }
 }
 

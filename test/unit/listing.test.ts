@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { ACCOUNT_LIST } from '../../src/domain/accounts'
 import { markerPage, readMarker, signMarker } from '../../src/domain/listing'
-import { ACCOUNT_LIST } from '../../src/domain/users'
 import { jsonApiListQuery } from '../../src/http/query'
 
 const { parse } = jsonApiListQuery('iam:accounts', ACCOUNT_LIST)
@@ -12,7 +12,7 @@ describe('JSON:API list query', () => {
       sort: [],
       page: { number: 1, size: 1000 },
       count: false,
-      fields: null,
+      fields: {},
       included: [],
     })
   })
@@ -35,7 +35,7 @@ describe('JSON:API list query', () => {
       { field: 'email', desc: false },
     ])
     expect(q.count).toBe(true)
-    expect(q.fields).toEqual(['email', 'name'])
+    expect(q.fields).toEqual({ 'iam:accounts': ['email', 'name'] })
     expect(q.filters).toEqual([
       { field: 'enabled', op: 'eq', value: false },
       { field: 'created_at', op: 'gte', value: new Date('2026-01-01T00:00:00Z') },

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppError } from '../../domain/errors'
 import type { AppEnv } from '../../http/env'
-import { errorHeaders, STATUS_OF_CODE } from '../../http/errors'
+import { errorHeaders, STATUS_OF_CODE, TITLES } from '../../http/errors'
 import { errorResponses } from '../../http/openapi'
 
 export const JSON_API = 'application/vnd.api+json'
@@ -15,9 +15,11 @@ export const JsonApiErrors = z
         code: z.string(),
         title: z.string(),
         detail: z.string(),
-        source: z
-          .object({ pointer: z.string().optional(), parameter: z.string().optional(), header: z.string().optional() })
-          .optional(),
+        source: z.object({
+          pointer: z.string().optional(),
+          parameter: z.string().optional(),
+          header: z.string().optional(),
+        }),
       }),
     ),
   })
@@ -30,10 +32,16 @@ export const JsonApiErrors = z
 export const renderJsonApiError = (c: Context<AppEnv>, err: AppError, headers: Record<string, string> = {}) => {
   const bodyInvalid = err.code === 'VALIDATION_FAILED' && err.issues.some((i) => i.in === 'body')
   const status = bodyInvalid ? 422 : STATUS_OF_CODE[err.code]
-  const base = { status: String(status), code: err.code, title: err.message }
+  const base = { status: String(status), code: err.code, title: TITLES[err.code] }
   const errors = err.issues.length
     ? err.issues.map((i) => ({ ...base, detail: i.message, source: sourceOf(i) }))
-    : [{ ...base, detail: err.message }]
+    : [
+        {
+          ...base,
+          detail: err.message,
+          source: err.code === 'UNAUTHENTICATED' ? { header: 'Authorization' } : { pointer: '' },
+        },
+      ]
   return c.json({ errors }, status, { 'Content-Type': JSON_API, ...errorHeaders(err), ...headers })
 }
 

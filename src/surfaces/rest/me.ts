@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import type { Identity } from '../../domain/principal'
-import { updateOwnProfile } from '../../domain/profile'
-import { describeCurrentIdentity } from '../../domain/users'
+import { describeCurrentIdentity, updateOwnProfile } from '../../domain/profile'
 import { principalOf } from '../../http/authenticate'
 import { createRouter } from '../../http/router'
 import { presentServiceAccount, presentUser, ServiceAccountSchema, UserSchema } from './present'
