@@ -194,6 +194,7 @@ const invitationFor = async (
   p: Principal,
   ws: WorkspaceAccess,
   email: string,
+  name: string | null,
   scopeRoles: ScopeRoleMap,
 ) => {
   const token = newSecretToken()
@@ -201,6 +202,7 @@ const invitationFor = async (
   const expiresAt = new Date(now.getTime() + INVITATION_TTL_MS)
   const values = {
     scopeRoles,
+    name,
     issuerKind: p.kind === 'root' ? ('root' as const) : ('user' as const),
     issuerUserId: p.kind === 'user' ? p.id : null,
     codeHash: await sha256(token),
@@ -243,7 +245,7 @@ export const createAccount = async (deps: Deps, p: Principal, input: AccountInpu
   const scopeRoles = await grantedScopes(deps, p, ws, input.roleName, input.roleScope)
   const publicId = newPublicId()
   const id = sql`(SELECT id FROM users WHERE public_id = ${publicId})`
-  const invitation = await invitationFor(deps, p, ws, email, scopeRoles)
+  const invitation = await invitationFor(deps, p, ws, email, name, scopeRoles)
   try {
     await commit(deps, p, {
       event: { action: 'createAccount', targetType: 'user', targetId: publicId, detail: { scopeRoles } },
@@ -440,7 +442,10 @@ export const resendInvitation = async (deps: Deps, p: Principal, publicId: strin
     p,
     ws,
     user.email,
-    membership?.scopeRoles ?? { API: membership?.role ?? 'GUEST' },
+    user.displayName,
+    membership?.scopeRoles ?? {
+      API: membership?.role ?? 'GUEST',
+    },
   )
   await commit(deps, p, {
     event: { action: 'resendInvitation', targetType: 'user', targetId: publicId },

@@ -289,7 +289,7 @@ export const joinByInvitation = async (
             .set({
               joinedAt: now,
               ...(hash === null ? {} : { passwordHash: hash }),
-              displayName,
+              ...(input.name === undefined ? {} : { displayName }),
               updatedBy: invitee.publicId,
             })
             .where(eq(users.id, invitee.id)),

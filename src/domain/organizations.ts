@@ -105,24 +105,27 @@ export const createOrganization = async (deps: Deps, p: Principal, input: { name
   await authorize(deps, p, 'createOrganization')
   const name = validOrganizationName(input.name)
   const publicId = newPublicId()
-  const [[org]] = await commit(deps, p, {
+  const [[org], [workspace]] = await commit(deps, p, {
     event: { action: 'createOrganization', targetType: 'organization', targetId: publicId },
     writes: [
       deps.db
         .insert(organizations)
         .values({ publicId, name, createdBy: p.publicId, updatedBy: p.publicId })
         .returning(),
-      deps.db.insert(workspaces).values({
-        id: sql`(SELECT coalesce(max(id), ${FIRST_WORKSPACE_ID - 1}) + 1 FROM workspaces)`,
-        organizationId: sql`(SELECT id FROM organizations WHERE public_id = ${publicId})`,
-        name,
-        createdBy: p.publicId,
-        updatedBy: p.publicId,
-      }),
+      deps.db
+        .insert(workspaces)
+        .values({
+          id: sql`(SELECT coalesce(max(id), ${FIRST_WORKSPACE_ID - 1}) + 1 FROM workspaces)`,
+          organizationId: sql`(SELECT id FROM organizations WHERE public_id = ${publicId})`,
+          name,
+          createdBy: p.publicId,
+          updatedBy: p.publicId,
+        })
+        .returning({ id: workspaces.id }),
     ],
   })
-  if (!org) throw new Error('The organization was not stored')
-  return org
+  if (!org || !workspace) throw new Error('The organization was not stored')
+  return { organization: org, workspaceId: workspace.id }
 }
 
 /** Root, or an ADMIN of a workspace of the organization (the one the request acts in). */

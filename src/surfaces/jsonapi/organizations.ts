@@ -96,20 +96,25 @@ export const organizations = createRouter()
         operationId: 'createOrganization',
         summary: 'Create a new iam:organizations',
         description:
-          'Root only: a new organization with its first workspace. Then POST /accounts as root, with the `account` header naming that workspace, invites its first ADMIN.',
+          'Root only: a new organization with its first workspace (`meta.first_workspace_id`). Then POST /accounts as root, with the `account` header naming that workspace, invites its first ADMIN.',
         errors: [403, 422],
       }),
       request: { headers, body: Body },
       responses: {
-        201: documentResponse(Single, 'The organization', { data: EXAMPLE }),
+        201: documentResponse(
+          SingleSchema('NewOrganization', TYPE, Attributes, z.object({ first_workspace_id: z.number().int() })),
+          'The organization, and its first workspace',
+          { data: EXAMPLE, meta: { first_workspace_id: 1000001 } },
+        ),
         ...errorsFor(false, 403, 422),
       },
     }),
     async (c) => {
-      const org = await createOrganization(c.var.deps, principalOf(c), {
-        name: c.req.valid('json').data.attributes.name,
-      })
-      return c.json(single(TYPE, present(org)), 201, { 'Content-Type': JSON_API })
+      const name = c.req.valid('json').data.attributes.name
+      const { organization, workspaceId } = await createOrganization(c.var.deps, principalOf(c), { name })
+      // Root names this workspace in the `account` header to invite the first ADMIN.
+      const meta = { first_workspace_id: workspaceId }
+      return c.json(single(TYPE, present(organization), {}, meta), 201, { 'Content-Type': JSON_API })
     },
   )
   .openapi(
