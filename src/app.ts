@@ -19,6 +19,9 @@ import { rpc } from './surfaces/rpc'
 import { system } from './surfaces/system'
 
 const MAX_BODY_BYTES = 64 * 1024
+/** A traffic upload carries up to 100 samples with their request headers. */
+const MAX_TRAFFIC_BODY_BYTES = 1024 * 1024
+const TRAFFIC_UPLOAD = '/api/uploadTraffic'
 const SURFACES: readonly Surface[] = [rpc, rest, jsonApi, auth, system]
 
 /** Each surface answers errors in its own dialect; paths of none answer problem details. */
@@ -33,14 +36,15 @@ export const createApp = () => {
     // /docs too: its page carries a fresh CSP nonce. Its script is an asset with its own caching.
     c.header('Cache-Control', 'no-store')
   })
-  app.use(
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new AppError('PAYLOAD_TOO_LARGE', `Request body must be at most ${MAX_BODY_BYTES / 1024} KB`)
+        throw new AppError('PAYLOAD_TOO_LARGE', `Request body must be at most ${maxSize / 1024} KB`)
       },
-    }),
-  )
+    })
+  const [anyBody, trafficBody] = [limitTo(MAX_BODY_BYTES), limitTo(MAX_TRAFFIC_BODY_BYTES)]
+  app.use((c, next) => (c.req.path === TRAFFIC_UPLOAD ? trafficBody : anyBody)(c, next))
   app.use(async (c, next) => {
     const meta = {
       ip: c.req.header('cf-connecting-ip') ?? null,

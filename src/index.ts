@@ -8,8 +8,9 @@ const app = createApp()
 export default {
   fetch: app.fetch,
   queue: consumeJobs,
-  /** Daily maintenance: the cron only enqueues; the queue consumer does the work. */
+  /** Daily maintenance: the cron only enqueues (a purge, every organization's usage); the queue does the work. */
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(enqueue(createDeps(env), null, 'purgeExpired'))
+    const deps = createDeps(env)
+    ctx.waitUntil(Promise.all([enqueue(deps, null, 'purgeExpired'), enqueue(deps, null, 'refreshUsage')]))
   },
 } satisfies ExportedHandler<Env>

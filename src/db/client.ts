@@ -18,3 +18,17 @@ export const named = <T extends Record<string, SQLiteColumn>>(prefix: string, co
   Object.fromEntries(
     Object.entries(columns).map(([key, column]) => [key, sql`${column}`.mapWith(column).as(`${prefix}_${key}`)]),
   ) as { [K in keyof T]: SQL.Aliased<ValueOf<T[K]>> }
+
+/** D1 binds at most 100 parameters per statement. */
+export const D1_MAX_PARAMETERS = 100
+
+/**
+ * Rows split so that a statement binding `perRow` parameters for each row (and `fixed` besides)
+ * stays within D1's limit.
+ */
+export const chunksFor = <T>(rows: readonly T[], perRow: number, fixed = 0): T[][] => {
+  const size = Math.max(1, Math.floor((D1_MAX_PARAMETERS - fixed) / perRow))
+  const chunks: T[][] = []
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size))
+  return chunks
+}

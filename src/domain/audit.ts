@@ -10,16 +10,16 @@ export type AuditEntry = {
   workspaceId?: number | null
   organizationId?: number | null
   detail?: Record<string, unknown>
-  /** Who acted, when it is not the request's principal (a user signing in or signing up). */
-  actor?: { publicId: string }
+  /** Who acted, when it is not the request's principal: a user signing in or signing up, or a job. */
+  actor?: { publicId: string } | 'system'
 }
 
 /** The insert for one audit event; `commit` puts it in the same batch as the change it records. */
 export const auditInsert = (deps: Deps, p: Principal | null, e: AuditEntry) =>
   deps.db.insert(auditEvents).values({
     at: deps.now(),
-    actorType: e.actor ? 'user' : (p?.kind ?? 'anonymous'),
-    actorId: e.actor?.publicId ?? actorIdOf(p),
+    actorType: e.actor === 'system' ? 'system' : e.actor ? 'user' : (p?.kind ?? 'anonymous'),
+    actorId: e.actor === 'system' ? null : (e.actor?.publicId ?? actorIdOf(p)),
     workspaceId: e.workspaceId === undefined ? (p?.workspace?.id ?? null) : e.workspaceId,
     organizationId: e.organizationId === undefined ? (p?.workspace?.organizationId ?? null) : e.organizationId,
     action: e.action,

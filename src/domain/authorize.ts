@@ -47,6 +47,11 @@ const POLICY = {
   refreshUsage: feature('BILLING', 'READ_WRITE'),
   applyAccessTypes: admin,
   resetCollectionAccessTypes: feature('INVENTORY', 'READ_WRITE'),
+  readJob: admin,
+  // The API inventory: traffic, collections, access-type settings.
+  uploadTraffic: feature('INVENTORY', 'READ_WRITE'),
+  readInventory: feature('INVENTORY', 'READ'),
+  setAccessTypeSettings: admin,
   // The caller's own account (REST /me).
   updateOwnProfile: signedIn,
   manageOwnEmails: signedIn,
@@ -109,7 +114,7 @@ const NEVER_BY_TOKEN: readonly Action[] = [
 
 /** What BURP and CICD tokens may call; EXTERNAL_API tokens may call every other action. */
 export const TOKEN_ACTIONS: Record<Exclude<ApiTokenUtility, 'EXTERNAL_API'>, readonly Action[]> = {
-  BURP: ['readSelf', 'applyAccessTypes', 'resetCollectionAccessTypes'],
+  BURP: ['readSelf', 'uploadTraffic', 'applyAccessTypes', 'resetCollectionAccessTypes'],
   CICD: ['readSelf', 'applyAccessTypes', 'resetCollectionAccessTypes', 'refreshUsage'],
 }
 

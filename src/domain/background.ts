@@ -1,7 +1,7 @@
-import type { JobType } from '../jobs/messages'
 import { type Action, authorizeIn } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
+import type { JobType } from './jobs'
 import { prepareJob } from './jobs'
 import type { Principal } from './principal'
 

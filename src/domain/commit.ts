@@ -15,6 +15,13 @@ export type Check = { holds: SQL; reason: string; refusal: AppError }
 type Statement = BatchItem<'sqlite'>
 
 const CHECK_FAILED = /edge-iam:([\w-]+)/
+
+/** A statement that aborts its batch, with `reason` in the error, unless `holds` is true. */
+export const checkStatement = (deps: Deps, holds: SQL, reason: string) =>
+  deps.db.insert(batchChecks).values({ ok: sql`(${holds})`, reason })
+
+/** The reason of the check that aborted a batch, if a check did. */
+export const failedCheckOf = (err: unknown) => CHECK_FAILED.exec(String((err as Error)?.message ?? err))?.[1]
 const LAST_USED_GRANULARITY_MS = 60 * 60 * 1000
 
 /**
@@ -40,7 +47,7 @@ export const commit = async <T extends Statement[]>(
   const checks = [...(callerHolds ? [{ holds: callerHolds, reason: 'caller' }] : []), ...(change.checks ?? [])]
   const copies = change.affects && copyQueries(deps, change.affects)
   const statements: Statement[] = [
-    ...checks.map((c) => deps.db.insert(batchChecks).values({ ok: sql`(${c.holds})`, reason: c.reason })),
+    ...checks.map((c) => checkStatement(deps, c.holds, c.reason)),
     ...(copies?.before ?? []),
     ...change.writes,
     auditInsert(deps, caller, change.event),
@@ -51,7 +58,7 @@ export const commit = async <T extends Statement[]>(
   try {
     results = await deps.db.batch(statements as [Statement, ...Statement[]])
   } catch (err) {
-    const reason = CHECK_FAILED.exec(String((err as Error)?.message ?? err))?.[1]
+    const reason = failedCheckOf(err)
     if (caller && reason === 'caller') throw await callerChanged(deps, caller)
     const failed = change.checks?.find((c) => c.reason === reason)
     if (failed) await refuse(deps, caller, change.event.action, failed.refusal)

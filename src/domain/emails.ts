@@ -1,6 +1,8 @@
-import type { EmailMessage } from '../jobs/messages'
+import { eq } from 'drizzle-orm'
+import { sendThroughApi } from '../clients/email'
+import { emailOutbox } from '../db/schema'
 import type { Deps } from './context'
-import { prepareJob } from './jobs'
+import { type EmailMessage, type JobRun, prepareJob } from './jobs'
 import type { Principal } from './principal'
 
 const escapeHtml = (text: string) =>
@@ -31,3 +33,40 @@ export const emailJob = (
   email: EmailMessage,
   scope: { workspaceId?: number | null; organizationId?: number | null } = {},
 ) => prepareJob(deps, p, 'sendEmail', { payload: { to: email.to, template }, email, ...scope })
+
+/**
+ * Delivers the email a `sendEmail` job carries. With EMAIL_API_KEY it goes to the provider (the
+ * job id as idempotency key) and only its envelope is kept; without one, only where EMAIL_OUTBOX
+ * is `true` (local development), it is kept whole in the outbox, links and all; elsewhere the job
+ * fails, so that it shows. The outbox row, one per job, is the proof of sending: a job that has
+ * one is not sent again.
+ */
+export const deliverEmailStep: JobRun = async (deps, job, message) => {
+  const email = message.email
+  if (!email) throw new Error('A sendEmail message without its email')
+  const key = deps.env.EMAIL_API_KEY
+  if (!key && deps.env.EMAIL_OUTBOX !== 'true') throw new Error('Email is not configured: set EMAIL_API_KEY')
+  const provider = key ? 'http' : 'outbox'
+  const [sent] = await deps.db.select({ id: emailOutbox.id }).from(emailOutbox).where(eq(emailOutbox.jobId, job.id))
+  if (sent) return { result: { to: email.to, provider, alreadySent: true } }
+  const html = htmlOf(email.text)
+  if (key)
+    await sendThroughApi({ url: deps.config.emailApiUrl, key, from: deps.config.emailFrom }, { ...email, html }, job.id)
+  return {
+    writes: [
+      deps.db
+        .insert(emailOutbox)
+        .values({
+          jobId: job.id,
+          to: email.to,
+          subject: email.subject,
+          text: key ? '' : email.text,
+          html: key ? null : html,
+          provider,
+          createdAt: deps.now(),
+        })
+        .onConflictDoNothing(),
+    ],
+    result: { to: email.to, provider },
+  }
+}

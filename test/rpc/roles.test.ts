@@ -1,12 +1,13 @@
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { apiCollections, auditEvents, customRoles, invitations, memberships } from '../../src/db/schema'
+import { auditEvents, customRoles, invitations, memberships } from '../../src/db/schema'
 import { allScopes } from '../../src/domain/roles'
 import {
   db,
   expectRpcError,
   nextIp,
   post,
+  seedCollection,
   seedCustomRole,
   seedOrganization,
   seedSignedIn,
@@ -493,14 +494,11 @@ describe('POST /api/createCustomRole', () => {
   it('accepts collections of the workspace and rejects one that is not in it', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const other = await seedOrganization()
-    const [mine] = await db.insert(apiCollections).values({ workspaceId: workspace.id, name: 'mine' }).returning()
-    const [theirs] = await db
-      .insert(apiCollections)
-      .values({ workspaceId: other.workspace.id, name: 'theirs' })
-      .returning()
+    const mine = await seedCollection(workspace.id, 'mine.example.com')
+    const theirs = await seedCollection(other.workspace.id, 'theirs.example.com')
     const rejected = await post(
       '/api/createCustomRole',
-      { roleName: 'SPY', baseRole: 'GUEST', apiCollectionIds: [mine!.id, theirs!.id] },
+      { roleName: 'SPY', baseRole: 'GUEST', apiCollectionIds: [mine.id, theirs.id] },
       headers,
     )
     expect(rejected.status).toBe(400)
@@ -511,11 +509,11 @@ describe('POST /api/createCustomRole', () => {
     await expectOk(
       await post(
         '/api/createCustomRole',
-        { roleName: 'SCOPED', baseRole: 'GUEST', apiCollectionIds: [mine!.id] },
+        { roleName: 'SCOPED', baseRole: 'GUEST', apiCollectionIds: [mine.id] },
         headers,
       ),
     )
-    expect((await roleNamed(workspace.id, 'SCOPED'))?.apiCollectionIds).toEqual([mine!.id])
+    expect((await roleNamed(workspace.id, 'SCOPED'))?.apiCollectionIds).toEqual([mine.id])
   })
 
   it('keeps THREAT_ENGINEER and THREAT_VIEWER base roles as given', async () => {

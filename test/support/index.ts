@@ -15,10 +15,12 @@ import {
 } from '../../src/db/schema'
 import { createDeps } from '../../src/domain/context'
 import { createCustomRole } from '../../src/domain/custom-roles'
+import { recordTraffic } from '../../src/domain/inventory'
 import { setEntitlements } from '../../src/domain/organizations'
 import { rootPrincipal, syncAllCopies } from '../../src/domain/principals'
 import { allScopes } from '../../src/domain/roles'
 import { startSession } from '../../src/domain/sign-in'
+import type { TrafficSample } from '../../src/domain/traffic'
 
 export const db = createDb(env.DB)
 export const deps = () => createDeps(env)
@@ -153,3 +155,18 @@ export const seedCustomRole = async (
 /** Changes an organization's plan features the way the application does (principals included). */
 export const setPlan = (organizationId: number, entitlements: Record<string, boolean>) =>
   setEntitlements(deps(), null, organizationId, entitlements)
+
+/** Traffic recorded as an upload records it; answers the ids of the collections it landed in. */
+export const seedTraffic = async (workspaceId: number, samples: TrafficSample[]) => {
+  const recorded = await recordTraffic(deps(), await asRoot(workspaceId), samples)
+  expect(recorded.rejected).toEqual([])
+  return recorded.apiCollectionIds
+}
+
+/** A collection for a host, made by one sample of traffic to it. */
+export const seedCollection = async (workspaceId: number, host: string) => {
+  const [id] = await seedTraffic(workspaceId, [
+    { method: 'GET', url: `https://${host}/`, ip: '10.0.0.1', destIp: '10.0.0.2', direction: 1 },
+  ])
+  return { id: id as number }
+}

@@ -5,13 +5,6 @@ import { organizations, workspaces } from './organizations'
 export const ACCESS_TYPES = ['PUBLIC', 'PRIVATE', 'PARTNER', 'THIRD_PARTY'] as const
 export type AccessType = (typeof ACCESS_TYPES)[number]
 
-/** One observation of traffic for a component: who called it and where it went. */
-export type ObservedIps = {
-  sourceIps: string[]
-  destinationIp?: string
-  direction?: 'incoming' | 'outgoing'
-}[]
-
 export const apiCollections = sqliteTable(
   'api_collections',
   {
@@ -19,14 +12,21 @@ export const apiCollections = sqliteTable(
     workspaceId: integer()
       .notNull()
       .references(() => workspaces.id, { onDelete: 'cascade' }),
+    /** What the dashboard shows; the host at first. */
     name: text().notNull(),
+    /** The host whose traffic the collection holds (one collection per host). */
+    hostName: text().notNull(),
+    /** `Internal` or `Third party`, from its components; null until first computed. */
     accessType: text(),
     ...timestamps(),
   },
-  (t) => [uniqueIndex('api_collections_workspace_name').on(t.workspaceId, t.name)],
+  (t) => [
+    uniqueIndex('api_collections_workspace_name').on(t.workspaceId, t.name),
+    uniqueIndex('api_collections_workspace_host').on(t.workspaceId, t.hostName),
+  ],
 )
 
-/** An endpoint seen in traffic, with the IPs observed for it and its computed access types. */
+/** An endpoint seen in traffic (method and normalised path) and its computed access types. */
 export const apiComponents = sqliteTable(
   'api_components',
   {
@@ -39,13 +39,34 @@ export const apiComponents = sqliteTable(
       .references(() => apiCollections.id, { onDelete: 'cascade' }),
     method: text().notNull(),
     url: text().notNull(),
-    observedIps: json<ObservedIps>().notNull().default([]),
     accessTypes: json<AccessType[]>().notNull().default([]),
+    lastSeenAt: integer({ mode: 'timestamp_ms' }),
     ...timestamps(),
   },
   (t) => [
     uniqueIndex('api_components_endpoint').on(t.collectionId, t.method, t.url),
     index('api_components_workspace').on(t.workspaceId, t.id),
+  ],
+)
+
+/**
+ * The distinct observations of a component's traffic (candidate IPs and direction), the most
+ * recent few kept: what the access-type job classifies.
+ */
+export const apiSamples = sqliteTable(
+  'api_samples',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    componentId: integer()
+      .notNull()
+      .references(() => apiComponents.id, { onDelete: 'cascade' }),
+    /** The observation itself, as JSON: equal observations are kept once. */
+    observation: text().notNull(),
+    lastSeenAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('api_samples_observation').on(t.componentId, t.observation),
+    index('api_samples_recent').on(t.componentId, t.lastSeenAt),
   ],
 )
 
@@ -96,11 +117,7 @@ export const auditEvents = sqliteTable(
   ],
 )
 
-/**
- * `received`: the consumer took the job, whose computation does not exist yet (access types and
- * usage refresh are recorded but not computed).
- */
-export const JOB_STATUSES = ['queued', 'running', 'received', 'succeeded', 'failed'] as const
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
 
 /** A queued background job, so that a caller can see what became of it. */
 export const jobs = sqliteTable(
@@ -115,6 +132,11 @@ export const jobs = sqliteTable(
     result: json<Record<string, unknown>>(),
     attempts: integer().notNull().default(0),
     error: text(),
+    /** Where a job that works in pages goes on from, and what it has found so far. */
+    progress: json<Record<string, unknown>>(),
+    /** The delivery running the job now, and until when: a second delivery waits. */
+    leaseId: text(),
+    leaseUntil: integer({ mode: 'timestamp_ms' }),
     createdBy: text(),
     startedAt: integer({ mode: 'timestamp_ms' }),
     finishedAt: integer({ mode: 'timestamp_ms' }),

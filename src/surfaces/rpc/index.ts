@@ -2,6 +2,7 @@ import { createRouter } from '../../http/router'
 import type { Surface } from '../../http/surface'
 import { accounts } from './accounts'
 import { credentials } from './credentials'
+import { inventory } from './inventory'
 import { jobs } from './jobs'
 import { renderRpcError } from './render'
 import { roles } from './roles'
@@ -17,7 +18,8 @@ export const rpc: Surface = {
     .route('/', accounts)
     .route('/', credentials)
     .route('/', subscriptions)
-    .route('/', jobs),
+    .route('/', jobs)
+    .route('/', inventory),
   prefixes: ['/api'],
   render: renderRpcError,
 }

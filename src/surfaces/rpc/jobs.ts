@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { applyAccessTypes, refreshUsage, resetCollectionAccessTypes } from '../../domain/background'
+import { readJob } from '../../domain/jobs'
 import { principalOf } from '../../http/authenticate'
 import { createRouter } from '../../http/router'
 import { rpcAction } from './action'
@@ -12,6 +13,19 @@ const RESET_MESSAGE =
   'Reset started in the background. This may take a few minutes. Refresh the inventory page to see updated access types.'
 
 const JOB_ID = '7f3c1b2e-5d4a-4c3b-9a8f-1e2d3c4b5a69'
+
+const Job = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    result: z.record(z.string(), z.unknown()).nullable(),
+    createdAt: z.number().int().openapi({ description: 'Epoch milliseconds' }),
+    finishedAt: z.number().int().nullable().openapi({ description: 'Epoch milliseconds; null until it ends' }),
+  })
+  .openapi('Job')
 
 export const jobs = createRouter()
   .openapi(
@@ -57,4 +71,36 @@ export const jobs = createRouter()
       errors: [403, 503],
     }),
     async (c) => c.json({ jobId: await refreshUsage(c.var.deps, principalOf(c)) }, 200),
+  )
+  .openapi(
+    rpcAction({
+      name: 'fetchJobStatus',
+      tag: 'Background jobs',
+      summary: 'What became of a background job of the workspace',
+      description:
+        "ADMIN only. queued: waiting for its first or next try; running; succeeded, with its result; failed, after its last try, with the last error. Another workspace's job is not found.",
+      body: z.object({ jobId: z.string().max(64) }).openapi({ example: { jobId: JOB_ID } }),
+      response: z.object({ job: Job }).openapi('JobStatus'),
+      example: {
+        job: {
+          id: JOB_ID,
+          type: 'applyAccessType',
+          status: 'succeeded',
+          attempts: 1,
+          lastError: null,
+          result: { components: 1200, changed: 37, pages: 3, slowestPageMs: 180 },
+          createdAt: 1764748800000,
+          finishedAt: 1764748803000,
+        },
+      },
+      answers: 'The job',
+      errors: [403, 404],
+    }),
+    async (c) => {
+      const job = await readJob(c.var.deps, principalOf(c), c.req.valid('json').jobId)
+      return c.json(
+        { job: { ...job, createdAt: job.createdAt.getTime(), finishedAt: job.finishedAt?.getTime() ?? null } },
+        200,
+      )
+    },
   )

@@ -1,0 +1,131 @@
+import { asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm'
+import { reportUsage, type UsageReport } from '../clients/stigg'
+import { chunksFor } from '../db/client'
+import { apiComponents, apiTokens, memberships, organizations, usageMetrics, workspaces } from '../db/schema'
+import type { Deps } from './context'
+import type { JobRun } from './jobs'
+
+/**
+ * The usage this service has data for, per workspace (Akto's metric names where one exists).
+ * Akto's CUSTOM_TESTS, TEST_RUNS, MCP_ASSET_COUNT and AI_ASSET_COUNT count data held by the
+ * testing product, not here: they are neither stored nor reported, so billing keeps its own.
+ */
+export const USAGE_METRICS = ['ACTIVE_ENDPOINTS', 'ACTIVE_ACCOUNTS', 'MEMBERS', 'API_TOKENS'] as const
+export type UsageMetric = (typeof USAGE_METRICS)[number]
+
+/** The billing features the organization's totals are reported as (Stigg feature ids). */
+const BILLING_FEATURES: Partial<Record<UsageMetric, string>> = {
+  ACTIVE_ENDPOINTS: 'feature-ap-is',
+  ACTIVE_ACCOUNTS: 'feature-sso',
+}
+
+/** Organizations per page: their workspaces are counted in one query. */
+export const ORGANIZATIONS_PER_PAGE = 20
+
+/** Usage is kept per calendar month (UTC). */
+export const periodOf = (at: Date) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1))
+
+/** The metrics of every workspace of the given organizations, counted in one query. */
+const measure = (deps: Deps, organizationIds: number[]) => {
+  const now = deps.now().getTime()
+  const count = (from: SQL) => sql<number>`(SELECT count(*) FROM ${from})`
+  return deps.db
+    .select({
+      workspaceId: workspaces.id,
+      organizationId: workspaces.organizationId,
+      ACTIVE_ENDPOINTS: count(sql`${apiComponents} WHERE ${apiComponents.workspaceId} = ${workspaces.id}`),
+      MEMBERS: count(
+        sql`${memberships} WHERE ${memberships.workspaceId} = ${workspaces.id} AND ${memberships.userId} IS NOT NULL`,
+      ),
+      API_TOKENS: count(
+        sql`${apiTokens} WHERE ${apiTokens.workspaceId} = ${workspaces.id} AND (${apiTokens.expiresAt} IS NULL OR ${apiTokens.expiresAt} > ${now})`,
+      ),
+    })
+    .from(workspaces)
+    .where(inArray(workspaces.organizationId, organizationIds))
+}
+
+/**
+ * Counts the usage of a page of organizations (one organization when the job names one; every
+ * organization, page by page, for the nightly refresh): stores it per workspace for the current
+ * month, sets each organization's totals, and reports the totals to billing when it is configured.
+ * Counting again gives the same values, so a repeated page changes nothing.
+ */
+export const refreshUsageStep: JobRun = async (deps, job) => {
+  const only = job.organizationId
+  const after = (job.progress as { after: number } | null)?.after ?? 0
+  const page = await deps.db
+    .select({ id: organizations.id, publicId: organizations.publicId, customerId: organizations.billingCustomerId })
+    .from(organizations)
+    .where(only === null ? gt(organizations.id, after) : eq(organizations.id, only))
+    .orderBy(asc(organizations.id))
+    .limit(ORGANIZATIONS_PER_PAGE)
+  const ids = page.map((o) => o.id)
+  const measured = ids.length ? await measure(deps, ids) : []
+  const now = deps.now()
+  const period = periodOf(now)
+  const rows = measured.flatMap((w) =>
+    USAGE_METRICS.map((metric) => ({
+      organizationId: w.organizationId,
+      workspaceId: w.workspaceId,
+      metric,
+      periodStart: period,
+      value: metric === 'ACTIVE_ACCOUNTS' ? 1 : w[metric],
+      recordedAt: now,
+    })),
+  )
+
+  const apiKey = deps.env.STIGG_API_KEY
+  if (apiKey) {
+    const totals = new Map<number, Map<string, number>>()
+    for (const r of rows) {
+      const feature = BILLING_FEATURES[r.metric]
+      if (!feature) continue
+      const org = totals.get(r.organizationId) ?? new Map<string, number>()
+      org.set(feature, (org.get(feature) ?? 0) + r.value)
+      totals.set(r.organizationId, org)
+    }
+    const reports: UsageReport[] = page.flatMap((o) =>
+      [...(totals.get(o.id) ?? [])].map(([featureId, value]) => ({
+        customerId: o.customerId ?? o.publicId,
+        featureId,
+        value,
+      })),
+    )
+    if (reports.length) await reportUsage(deps.config.stiggApiUrl, apiKey, reports)
+  }
+
+  const writes = [
+    ...chunksFor(rows, 6).map((chunk) =>
+      deps.db
+        .insert(usageMetrics)
+        .values(chunk)
+        .onConflictDoUpdate({
+          target: [usageMetrics.workspaceId, usageMetrics.metric, usageMetrics.periodStart],
+          set: { value: sql`excluded.value`, recordedAt: now },
+        }),
+    ),
+    ...chunksFor(ids, 1, 1).map((chunk) =>
+      deps.db
+        .update(organizations)
+        .set({
+          usageTotals: sql`(SELECT coalesce(json_group_object(metric, total), '{}') FROM (
+            SELECT ${usageMetrics.metric} AS metric, sum(${usageMetrics.value}) AS total FROM ${usageMetrics}
+            WHERE ${usageMetrics.organizationId} = ${organizations.id} AND ${usageMetrics.periodStart} = ${period.getTime()}
+            GROUP BY ${usageMetrics.metric}))`,
+        })
+        .where(inArray(organizations.id, chunk)),
+    ),
+  ]
+  const done = only !== null || page.length < ORGANIZATIONS_PER_PAGE
+  const counted = ((job.progress as { organizations?: number } | null)?.organizations ?? 0) + page.length
+  if (!done) return { writes, progress: { after: ids.at(-1), organizations: counted } }
+  return {
+    writes,
+    result: {
+      organizations: counted,
+      period: period.toISOString().slice(0, 7),
+      billing: apiKey ? 'reported' : 'not configured',
+    },
+  }
+}
