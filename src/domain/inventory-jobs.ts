@@ -7,13 +7,16 @@ import { accessSettingsOf } from './inventory'
 import type { JobRun } from './jobs'
 
 /** Components classified per page: their samples and the CPU to classify them fit one invocation. */
-export const CLASSIFY_PAGE = 500
+export const CLASSIFY_PAGE = 1000
 /** Components aggregated per page of the collection reset (one SQL aggregate, no rows in memory). */
 export const AGGREGATE_PAGE = 10_000
 
 type ApplyProgress = { after: number; settings: AccessSettings; components: number; changed: number }
 
-/** Rows whose new value is the same share one UPDATE: there are at most 16 sets of access types. */
+/**
+ * Rows whose new value is the same share one UPDATE (there are at most 16 sets of access types),
+ * in chunks that leave room for the value, the update time and a workspace id.
+ */
 const updatesByValue = <V>(
   rows: { id: number; value: V }[],
   update: (value: V, ids: number[]) => BatchItem<'sqlite'>,
@@ -25,7 +28,7 @@ const updatesByValue = <V>(
     group.ids.push(row.id)
     byValue.set(key, group)
   }
-  return [...byValue.values()].flatMap((g) => chunksFor(g.ids, 1, 2).map((ids) => update(g.value, ids)))
+  return [...byValue.values()].flatMap((g) => chunksFor(g.ids, 1, 3).map((ids) => update(g.value, ids)))
 }
 
 /**

@@ -62,7 +62,8 @@ export const recordTraffic = async (deps: Deps, p: Principal, samples: TrafficSa
         )
         .onConflictDoNothing(),
     ),
-    ...chunksFor([...endpoints.values()], 9).map((chunk) =>
+    // Nine parameters a row, and two for the update on conflict (lastSeenAt, updatedAt).
+    ...chunksFor([...endpoints.values()], 9, 2).map((chunk) =>
       deps.db
         .insert(apiComponents)
         .values(
@@ -82,7 +83,7 @@ export const recordTraffic = async (deps: Deps, p: Principal, samples: TrafficSa
           set: { lastSeenAt: now },
         }),
     ),
-    ...chunksFor([...observations.values()], 7).map((chunk) =>
+    ...chunksFor([...observations.values()], 6, 1).map((chunk) =>
       deps.db
         .insert(apiSamples)
         .values(chunk.map((o) => ({ componentId: componentOf(o), observation: o.observation, lastSeenAt: now })))

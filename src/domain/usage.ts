@@ -96,7 +96,7 @@ export const refreshUsageStep: JobRun = async (deps, job) => {
   }
 
   const writes = [
-    ...chunksFor(rows, 6).map((chunk) =>
+    ...chunksFor(rows, 6, 1).map((chunk) =>
       deps.db
         .insert(usageMetrics)
         .values(chunk)
@@ -105,7 +105,7 @@ export const refreshUsageStep: JobRun = async (deps, job) => {
           set: { value: sql`excluded.value`, recordedAt: now },
         }),
     ),
-    ...chunksFor(ids, 1, 1).map((chunk) =>
+    ...chunksFor(ids, 1, 2).map((chunk) =>
       deps.db
         .update(organizations)
         .set({
