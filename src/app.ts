@@ -6,6 +6,7 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { createDeps } from './domain/context'
 import { AppError } from './domain/errors'
+import { readFromOf, returnBookmark } from './http/bookmark'
 import type { AppEnv } from './http/env'
 import { toAppError } from './http/errors'
 import { SECURITY_SCHEMES } from './http/openapi'
@@ -51,11 +52,11 @@ export const createApp = () => {
       userAgent: c.req.header('user-agent') ?? null,
       requestId: c.var.requestId,
     }
-    c.set(
-      'deps',
-      createDeps(c.env, meta, (work) => c.executionCtx.waitUntil(work)),
-    )
+    const readFrom = readFromOf(c)
+    const deps = createDeps(c.env, meta, (work) => c.executionCtx.waitUntil(work), readFrom)
+    c.set('deps', deps)
     await next()
+    returnBookmark(c, deps.bookmark(), readFrom)
   })
   app.use(
     methodNotAllowed({

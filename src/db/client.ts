@@ -3,8 +3,12 @@ import { drizzle } from 'drizzle-orm/d1'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import * as schema from './schema'
 
-/** Drizzle over D1. `casing` must match drizzle.config.ts. */
-export const createDb = (d1: D1Database) => drizzle(d1, { schema, casing: 'snake_case' })
+/**
+ * Drizzle over D1, or over a D1 session (which has the `prepare` and `batch` Drizzle uses).
+ * `casing` must match drizzle.config.ts.
+ */
+export const createDb = (d1: D1Database | D1DatabaseSession) =>
+  drizzle(d1 as D1Database, { schema, casing: 'snake_case' })
 export type Db = ReturnType<typeof createDb>
 
 type ValueOf<C extends SQLiteColumn> = C['_']['notNull'] extends true ? C['_']['data'] : C['_']['data'] | null

@@ -14,6 +14,8 @@ export type RequestMeta = {
 export type Deps = {
   env: Env
   db: Db
+  /** Where this D1 session stands: a client that sends it back reads at least this fresh. */
+  bookmark: () => string | null
   config: Config
   meta: RequestMeta
   now: () => Date
@@ -23,19 +25,29 @@ export type Deps = {
 
 const NO_META: RequestMeta = { ip: null, userAgent: null, requestId: null }
 
-/** Builds the services' dependencies for one request or one queue batch; refuses a misconfigured deployment. */
+/**
+ * Builds the services' dependencies for one request or one queue batch; refuses a misconfigured
+ * deployment. Every D1 query goes through one D1 session (the Sessions API): `readFrom` is a
+ * bookmark the client has seen, `first-unconstrained` for any replica, or `first-primary` (the
+ * default, for jobs) for the latest data. Within the session, reads follow its own writes.
+ */
 export const createDeps = (
   env: Env,
   meta: RequestMeta = NO_META,
   defer: (work: Promise<unknown>) => void = () => {},
-): Deps => ({
-  env,
-  db: createDb(env.DB),
-  config: configOf(env),
-  meta,
-  now: () => new Date(),
-  defer,
-})
+  readFrom: string = 'first-primary',
+): Deps => {
+  const session = env.DB.withSession(readFrom)
+  return {
+    env,
+    db: createDb(session),
+    bookmark: () => session.getBookmark(),
+    config: configOf(env),
+    meta,
+    now: () => new Date(),
+    defer,
+  }
+}
 
 /** Whether D1 answers: the health check. */
 export const checkDatabase = async (deps: Deps) => {

@@ -18,18 +18,22 @@ export const countingEnv = (base: Env) => {
     real.set(wrapped, s)
     return wrapped
   }
-  const db = new Proxy(base.DB, {
-    get(target, key) {
-      if (key === 'prepare') return (query: string) => statement(target.prepare(query), query)
-      if (key === 'batch')
-        return (statements: D1PreparedStatement[]) => {
-          ops.d1.push(`batch of ${statements.length}`)
-          return target.batch(statements.map((s) => real.get(s) ?? s))
-        }
-      const value = Reflect.get(target, key)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+  // The database and each of its sessions (the Sessions API), which the Worker queries through.
+  const counted = <T extends D1Database | D1DatabaseSession>(d1: T): T =>
+    new Proxy(d1, {
+      get(target, key) {
+        if (key === 'prepare') return (query: string) => statement(target.prepare(query), query)
+        if (key === 'batch')
+          return (statements: D1PreparedStatement[]) => {
+            ops.d1.push(`batch of ${statements.length}`)
+            return target.batch(statements.map((s) => real.get(s) ?? s))
+          }
+        if (key === 'withSession') return (readFrom?: string) => counted((target as D1Database).withSession(readFrom))
+        const value = Reflect.get(target, key)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+  const db = counted(base.DB)
   const kv = new Proxy(base.SESSIONS, {
     get(target, key) {
       const value = Reflect.get(target, key)
