@@ -9,6 +9,7 @@ import {
   nextIp,
   post,
   STRONG_PASSWORD,
+  seedApiToken,
   seedCustomRole,
   seedOrganization,
   seedSignedIn,
@@ -633,6 +634,24 @@ describe('PATCH /accounts/{id}', () => {
     // Enabled again, it signs in.
     expect((await patch(headers, ann.publicId, { enabled: true })).status).toBe(200)
     await loginHeaders(ann.email, STRONG_PASSWORD)
+  })
+
+  // Defect: an API token renames its owner through JSON:API, although REST refuses tokens the same
+  // change (PATCH /me answers 403: updateOwnProfile is in NEVER_BY_TOKEN). updateAccount authorizes
+  // a self-update as updateOwnAccount (src/domain/accounts.ts:349-350), which NEVER_BY_TOKEN
+  // (src/domain/authorize.ts:441-452) does not name.
+  it.fails('refuses an API token changing its owner’s own account, as REST PATCH /me does', async () => {
+    const { workspace, user } = await seedSignedIn('MEMBER')
+    const { headers: key } = await seedApiToken(workspace.id, { userId: user.id })
+    const rest = await api('/me', {
+      method: 'PATCH',
+      headers: { ...key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ displayName: 'By key' }),
+    })
+    expect(rest.status).toBe(403)
+    const res = await patch(key, user.publicId, { name: 'By key', picture_url: 'https://evil.example.com/x.png' })
+    expect((await userByEmail(user.email))?.displayName).not.toBe('By key')
+    await expectErrors(res, 403, 'FORBIDDEN')
   })
 
   it('answers 404 for an account of another organization, and changes nothing', async () => {
