@@ -212,6 +212,20 @@ describe('GET /accounts/{id}', () => {
   })
 })
 
+describe('transport', () => {
+  it('answers unknown routes, wrong methods and bodies it cannot read in JSON:API errors', async () => {
+    const { user, headers } = await seedSignedIn('ADMIN')
+    await expectErrors(await api(`/accounts/${user.publicId}/nothing`, { headers }), 404, 'NOT_FOUND')
+    const put = await send('PUT', `/accounts/${user.publicId}`, headers, doc({ name: 'X' }))
+    await expectErrors(put, 405, 'METHOD_NOT_ALLOWED')
+    expect(put.headers.get('allow')).toMatch(/PATCH/)
+    await expectErrors(await send('POST', '/accounts', headers, '{"data": '), 400)
+    await expectErrors(await send('POST', '/accounts', headers, 'email=a@b.co', 'text/plain'), 415)
+    const huge = doc({ email: freshEmail(), role_name: 'GUEST', name: 'x'.repeat(70 * 1024) })
+    await expectErrors(await send('POST', '/accounts', headers, huge), 413, 'PAYLOAD_TOO_LARGE')
+  })
+})
+
 describe('POST /accounts', () => {
   it('creates a pending account (201) and emails its invitation, valid 3 days', async () => {
     const { headers } = await seedSignedIn('ADMIN')
@@ -593,7 +607,9 @@ describe('PATCH /accounts/{id}', () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const ann = await seedUser(workspace.id, 'GUEST')
     const member = await seedUser(workspace.id, 'MEMBER')
-    await expectErrors(await patch(await signIn(member, workspace.id), ann.publicId, { role_name: 'MEMBER' }), 403)
+    const memberHeaders = await signIn(member, workspace.id)
+    for (const attributes of [{ role_name: 'MEMBER' }, { role_scope: ALL('GUEST') }, { enabled: false }, { name: 'X' }])
+      await expectErrors(await patch(memberHeaders, ann.publicId, attributes), 403)
     const res = await patch(headers, ann.publicId, { role_name: 'DEVELOPER' })
     expect(res.status, await res.clone().text()).toBe(200)
     expect((await res.json<Doc>()).data.attributes.role_name).toBe('DEVELOPER')
@@ -652,6 +668,36 @@ describe('PATCH /accounts/{id}', () => {
     const res = await patch(key, user.publicId, { name: 'By key', picture_url: 'https://evil.example.com/x.png' })
     expect((await userByEmail(user.email))?.displayName).not.toBe('By key')
     await expectErrors(res, 403, 'FORBIDDEN')
+  })
+
+  it('refuses an ADMIN disabling, renaming or deleting a member who is an ADMIN of another organization too', async () => {
+    const here = await seedSignedIn('ADMIN')
+    const there = await seedSignedIn('ADMIN')
+    const shared = await seedUser(here.workspace.id, 'MEMBER', { password: STRONG_PASSWORD, name: 'Shared' })
+    // The other organization invites the same person as ADMIN, and they accept with their password.
+    const invite = await post(
+      '/api/inviteUsers',
+      { inviteeEmail: shared.email, inviteeRole: 'ADMIN' },
+      { ...there.headers, 'CF-Connecting-IP': nextIp() },
+    )
+    expect(invite.status, await invite.clone().text()).toBe(200)
+    const { finalInviteCode } = await invite.json<{ finalInviteCode: string }>()
+    const accepted = await post(
+      '/auth/signup',
+      { invitationCode: finalInviteCode, password: STRONG_PASSWORD },
+      { 'CF-Connecting-IP': nextIp() },
+    )
+    expect(accepted.status, await accepted.clone().text()).toBe(201)
+    expect(await membershipOf(shared.id)).toHaveLength(2)
+
+    for (const attributes of [{ enabled: false }, { name: 'Renamed by A' }, { picture_url: 'https://x.example/p.png' }])
+      await expectErrors(await patch(here.headers, shared.publicId, attributes), 403, 'FORBIDDEN')
+    await expectErrors(await send('DELETE', `/accounts/${shared.publicId}`, here.headers), 403, 'FORBIDDEN')
+    const after = await userByEmail(shared.email)
+    expect(after).toMatchObject({ enabled: true, displayName: 'Shared', pictureUrl: null })
+    await loginHeaders(shared.email, STRONG_PASSWORD)
+    // Their role in this workspace is this workspace's business.
+    expect((await patch(here.headers, shared.publicId, { role_name: 'GUEST' })).status).toBe(200)
   })
 
   it('answers 404 for an account of another organization, and changes nothing', async () => {
