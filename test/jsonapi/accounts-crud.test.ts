@@ -511,6 +511,24 @@ describe('POST /accounts/{id}/resend_invitation', () => {
     expect((await join(newToken, { password: STRONG_PASSWORD })).status).toBe(200)
   })
 
+  // Defect: a one-scope ADMIN ({API: ADMIN}) may resend the invitation of a pending account that
+  // is ADMIN in every scope: 204, the working link dies, and the new one (issued in the lead's name
+  // for roles above their standing) is refused at join ("not valid any more"). resendInvitation
+  // (src/domain/accounts.ts:432-455) lacks the standing check deleteAccount makes
+  // (requireManages, src/domain/accounts.ts:411), which refuses the same lead a 403.
+  it.fails('refuses a one-scope ADMIN re-issuing an invitation above their standing, and keeps the link', async () => {
+    const { workspace, headers } = await seedSignedIn('ADMIN')
+    const lead = await seedUser(workspace.id, 'ADMIN', { scopeRoles: { API: 'ADMIN' } })
+    const leadHeaders = await signIn(lead, workspace.id)
+    const email = freshEmail()
+    const account = await created(headers, { email, role_name: 'ADMIN' })
+    const token = tokenIn((await mailsTo(email))[0]!)
+    await expectErrors(await send('DELETE', `/accounts/${account.id}`, leadHeaders), 403)
+    const resent = await send('POST', `/accounts/${account.id}/resend_invitation`, leadHeaders)
+    expect((await join(token, { password: STRONG_PASSWORD })).status).toBe(200)
+    await expectErrors(resent, 403, 'FORBIDDEN')
+  })
+
   it('answers 409 for an account that joined, without its address', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const joined = await seedUser(workspace.id, 'GUEST')
