@@ -257,8 +257,8 @@ describe('API tokens', () => {
   // Defect: an API token lists and ends sessions through JSON:API, its owner's and (for an ADMIN's
   // token) the whole workspace's, although the REST surface refuses tokens the same thing
   // (GET /me/logins answers 403 "API tokens cannot manage own logins"). NEVER_BY_TOKEN
-  // (src/domain/authorize.ts:441-452) names manageOwnLogins but not listSessions or
-  // endOtherSession (POLICY, src/domain/authorize.ts:419-420), so a leaked key can log everyone out.
+  // (src/domain/authorize.ts:97-108) names manageOwnLogins but not listSessions or
+  // endOtherSession (POLICY, src/domain/authorize.ts:75-76), so a leaked key can log everyone out.
   it.fails('refuses an API token listing or ending sessions, as REST /me/logins does', async () => {
     const { workspace, user, headers } = await seedWorkspace()
     const { headers: key } = await seedApiToken(workspace.id, { userId: user.id })

@@ -475,7 +475,7 @@ describe('PATCH /accounts/{token}/join', () => {
 
   // Defect: an expired invitation is a 400 with source.parameter "token", not the 422 the issue
   // asks for: joinAccount (src/domain/accounts.ts:483-486) raises its issue `in: 'path'`, and
-  // renderJsonApiError (src/surfaces/jsonapi/render.ts:200-201) answers 400 for any issue not in the body.
+  // renderJsonApiError (src/surfaces/jsonapi/render.ts:33-34) answers 400 for any issue not in the body.
   it.fails('answers 422 for an invitation past its 3 days', async () => {
     const { account, token } = await pending()
     vi.useFakeTimers({
@@ -673,7 +673,7 @@ describe('PATCH /accounts/{id}', () => {
   // Defect: an API token renames its owner through JSON:API, although REST refuses tokens the same
   // change (PATCH /me answers 403: updateOwnProfile is in NEVER_BY_TOKEN). updateAccount authorizes
   // a self-update as updateOwnAccount (src/domain/accounts.ts:349-350), which NEVER_BY_TOKEN
-  // (src/domain/authorize.ts:441-452) does not name.
+  // (src/domain/authorize.ts:97-108) does not name.
   it.fails('refuses an API token changing its owner’s own account, as REST PATCH /me does', async () => {
     const { workspace, user } = await seedSignedIn('MEMBER')
     const { headers: key } = await seedApiToken(workspace.id, { userId: user.id })
