@@ -47,7 +47,7 @@ export const ACCOUNT_LIST: ListSpec = {
   filters: {
     id: { type: 'string', ops: ['eq', 'in'] },
     name: { type: 'string', ops: ['eq', 'match'] },
-    email: { type: 'string', ops: ['eq', 'match', 'in'] },
+    email: { type: 'email', ops: ['eq', 'match', 'in'] },
     enabled: { type: 'boolean', ops: ['eq'] },
     sso_channel: { type: 'string', ops: ['eq'] },
     picture_url: { type: 'string', ops: ['eq'] },
@@ -433,6 +433,8 @@ export const resendInvitation = async (deps: Deps, p: Principal, publicId: strin
   const ws = await authorizeIn(deps, p, 'manageAccounts')
   const user = await memberAccount(deps, ws, publicId)
   if (user.joinedAt) throw conflict('This account has joined already')
+  // Replacing the link kills the old one: only someone who could remove the account may do it.
+  await requireManages(deps, p, user.id, 'manageAccounts', ws.organizationId)
   const [membership] = await deps.db
     .select({ scopeRoles: memberships.scopeRoles, role: memberships.role })
     .from(memberships)
@@ -482,7 +484,7 @@ export const joinAccount = async (deps: Deps, token: string, password?: string) 
   if (!found) throw notFound('Invitation not found: it was used, withdrawn or replaced')
   if (found.invitation.expiresAt <= deps.now())
     throw new AppError('VALIDATION_FAILED', 'Invitation has expired: ask an admin to send it again', {
-      issues: [{ path: ['token'], message: 'has expired', in: 'path' }],
+      issues: [{ path: [], message: 'Invitation has expired: ask an admin to send it again', in: 'body' }],
     })
   const user = await joinByInvitation(deps, found, { password }, 'joinAccount')
   let resetToken: string | null = null

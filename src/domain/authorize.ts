@@ -110,6 +110,9 @@ const NEVER_BY_TOKEN: readonly Action[] = [
   'manageOwnLogins',
   'manageOwnMfa',
   'changeOwnPassword',
+  'updateOwnAccount',
+  'listSessions',
+  'endOtherSession',
 ]
 
 /** What BURP and CICD tokens may call; EXTERNAL_API tokens may call every other action. */

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lte, notInArray, type SQL, sql } from 'drizzle-orm'
+import { and, asc, Column, desc, eq, gte, inArray, is, lte, notInArray, type SQL, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { fromBase64Url, toBase64Url } from '../auth/crypto'
 import { AppError, invalid } from './errors'
@@ -7,7 +7,8 @@ import { AppError, invalid } from './errors'
  * The list grammar every list route shares: typed filters with a closed set of operators,
  * allow-listed sort keys, offset pages (JSON:API) and opaque markers (REST).
  */
-export type FieldType = 'string' | 'boolean' | 'datetime' | 'integer' | 'scopeMap'
+/** `email`: a string compared as stored, in lower case. */
+export type FieldType = 'string' | 'email' | 'boolean' | 'datetime' | 'integer' | 'scopeMap'
 /** `contains`: a scope map holding at least the given scope → role pairs (JSON containment). */
 export type FilterOp = 'eq' | 'match' | 'in' | 'nin' | 'gte' | 'lte' | 'contains'
 export type ScopeMapValue = Record<string, string>
@@ -52,7 +53,9 @@ const condition = (where: Target, f: Filter): SQL => {
   // Drizzle's operators take a column or an SQL expression alike; its overloads only type them
   // apart. Columns keep their encoders (a Date becomes epoch milliseconds).
   const target = where as SQLiteColumn
-  const values = Array.isArray(f.value) ? f.value : [f.value]
+  // An expression has no encoder: a date is bound as the epoch milliseconds every time column holds.
+  const bound = (v: FilterValue) => (v instanceof Date && !is(where, Column) ? v.getTime() : v)
+  const values = (Array.isArray(f.value) ? f.value : [f.value]).map(bound)
   if (isScopeMap(f.value)) {
     // Keys were checked against the scope names by the parser; values are bound parameters.
     const pairs = Object.entries(f.value).map(
@@ -66,15 +69,15 @@ const condition = (where: Target, f: Filter): SQL => {
     case 'contains':
       throw invalid(`Only scope maps can be filtered by containment: ${f.field}`)
     case 'eq':
-      return Array.isArray(f.value) ? inArray(target, values) : eq(target, f.value)
+      return Array.isArray(f.value) ? inArray(target, values) : eq(target, bound(f.value))
     case 'in':
       return inArray(target, values)
     case 'nin':
       return notInArray(target, values)
     case 'gte':
-      return gte(target, f.value)
+      return gte(target, values[0])
     case 'lte':
-      return lte(target, f.value)
+      return lte(target, values[0])
     case 'match':
       // instr() instead of LIKE: a literal, case-insensitive substring, free of D1's 50-byte
       // LIKE pattern limit and of wildcard escaping.
@@ -137,6 +140,8 @@ export const coerce = (type: FieldType, raw: string): FilterValue | { error: str
       return scopeMapOf(raw)
     case 'string':
       return raw.length > 256 ? { error: 'must be at most 256 characters' } : raw
+    case 'email':
+      return raw.length > 320 ? { error: 'must be at most 320 characters' } : raw.trim().toLowerCase()
     case 'integer':
       return /^-?\d{1,15}$/.test(raw) ? Number(raw) : { error: 'must be an integer' }
     case 'boolean': {
@@ -146,8 +151,14 @@ export const coerce = (type: FieldType, raw: string): FilterValue | { error: str
       return { error: 'must be a boolean' }
     }
     case 'datetime': {
-      const ms = /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN
-      return Number.isNaN(ms) ? { error: 'must be an ISO 8601 date or date-time' } : new Date(ms)
+      const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw)
+      const ms = date ? Date.parse(raw) : Number.NaN
+      if (!date || Number.isNaN(ms)) return { error: 'must be an ISO 8601 date or date-time' }
+      // Date.parse rolls 2024-02-31 over to March 2: a day the calendar does not have is refused.
+      const [, y, m, d] = date.map(Number) as [number, number, number, number]
+      const day = new Date(Date.UTC(y, m - 1, d))
+      if (day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return { error: `has no such day: ${date[0]}` }
+      return new Date(ms)
     }
   }
 }

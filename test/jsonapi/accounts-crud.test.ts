@@ -449,10 +449,7 @@ describe('PATCH /accounts/{token}/join', () => {
     expect((await join(token, { password: STRONG_PASSWORD })).status).toBe(200)
   })
 
-  // Defect: a weak password sent as data.attributes.password is reported at /password, which does
-  // not exist in that request document (JSON:API: the pointer MUST name a value that exists).
-  // validPassword (src/domain/sign-in.ts:24) always uses path ['password'].
-  it.fails('points a weak password sent in the attributes at /data/attributes/password', async () => {
+  it('points a weak password sent in the attributes at /data/attributes/password', async () => {
     const { token } = await pending()
     const errors = await expectErrors(
       await join(token, { data: { type: 'iam:accounts', attributes: { password: 'weakling' } } }),
@@ -473,10 +470,7 @@ describe('PATCH /accounts/{token}/join', () => {
     expect((await join(token, { password: STRONG_PASSWORD })).status).toBe(200)
   })
 
-  // Defect: an expired invitation is a 400 with source.parameter "token", not the 422 the issue
-  // asks for: joinAccount (src/domain/accounts.ts:483-486) raises its issue `in: 'path'`, and
-  // renderJsonApiError (src/surfaces/jsonapi/render.ts:33-34) answers 400 for any issue not in the body.
-  it.fails('answers 422 for an invitation past its 3 days', async () => {
+  it('answers 422 for an invitation past its 3 days', async () => {
     const { account, token } = await pending()
     vi.useFakeTimers({
       now: new Date(account.attributes.invitation_expired_at as string).getTime() + 1000,
@@ -511,12 +505,7 @@ describe('POST /accounts/{id}/resend_invitation', () => {
     expect((await join(newToken, { password: STRONG_PASSWORD })).status).toBe(200)
   })
 
-  // Defect: a one-scope ADMIN ({API: ADMIN}) may resend the invitation of a pending account that
-  // is ADMIN in every scope: 204, the working link dies, and the new one (issued in the lead's name
-  // for roles above their standing) is refused at join ("not valid any more"). resendInvitation
-  // (src/domain/accounts.ts:432-455) lacks the standing check deleteAccount makes
-  // (requireManages, src/domain/accounts.ts:411), which refuses the same lead a 403.
-  it.fails('refuses a one-scope ADMIN re-issuing an invitation above their standing, and keeps the link', async () => {
+  it('refuses a one-scope ADMIN re-issuing an invitation above their standing, and keeps the link', async () => {
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const lead = await seedUser(workspace.id, 'ADMIN', { scopeRoles: { API: 'ADMIN' } })
     const leadHeaders = await signIn(lead, workspace.id)
@@ -670,11 +659,7 @@ describe('PATCH /accounts/{id}', () => {
     await loginHeaders(ann.email, STRONG_PASSWORD)
   })
 
-  // Defect: an API token renames its owner through JSON:API, although REST refuses tokens the same
-  // change (PATCH /me answers 403: updateOwnProfile is in NEVER_BY_TOKEN). updateAccount authorizes
-  // a self-update as updateOwnAccount (src/domain/accounts.ts:349-350), which NEVER_BY_TOKEN
-  // (src/domain/authorize.ts:97-108) does not name.
-  it.fails('refuses an API token changing its owner’s own account, as REST PATCH /me does', async () => {
+  it('refuses an API token changing its owner’s own account, as REST PATCH /me does', async () => {
     const { workspace, user } = await seedSignedIn('MEMBER')
     const { headers: key } = await seedApiToken(workspace.id, { userId: user.id })
     const rest = await api('/me', {

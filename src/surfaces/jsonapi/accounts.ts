@@ -20,11 +20,13 @@ import {
   errorsFor,
   headers,
   jsonApiRoute,
+  optionalJson,
   type Presented,
   readOnly,
   requestDocument,
   SingleSchema,
   single,
+  underAttributes,
 } from './document'
 import { JSON_API } from './render'
 
@@ -305,9 +307,12 @@ export const accounts = createRouter()
       },
     }),
     async (c) => {
-      const body = (await c.req.json().catch(() => ({}))) as z.infer<typeof JoinBody>
+      const body = await optionalJson<z.infer<typeof JoinBody>>(await c.req.text())
+      const inAttributes = body?.data?.attributes?.password !== undefined
       const password = body?.data?.attributes?.password ?? body?.password
-      const joined = await joinAccount(c.var.deps, c.req.valid('param').token, password)
+      const joined = await joinAccount(c.var.deps, c.req.valid('param').token, password).catch((err) => {
+        throw inAttributes ? underAttributes(err) : err
+      })
       const meta = joined.resetToken ? { password_reset_token: joined.resetToken } : {}
       return c.json(single(ACCOUNT_TYPE, presentAccount(joined.account), {}, meta), 200, { 'Content-Type': JSON_API })
     },

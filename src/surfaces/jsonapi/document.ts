@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { AppError, invalid } from '../../domain/errors'
 import type { Page } from '../../domain/listing'
 import { ContextHeaders, jsonResponse, secured } from '../../http/openapi'
 import { JSON_API, jsonApiErrors } from './render'
@@ -147,3 +148,21 @@ export const documentResponse = <T extends z.ZodType>(schema: T, description: st
 
 export const errorsFor = (publicRoute: boolean, ...statuses: number[]) =>
   jsonApiErrors(...new Set([400, ...(publicRoute ? [] : [401]), ...statuses]))
+
+/** An optional JSON body: none when empty, else it must parse. */
+export const optionalJson = async <T>(text: string): Promise<T | null> => {
+  if (text.trim() === '') return null
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    throw invalid('The body is not valid JSON', [{ path: [], message: 'is not valid JSON', in: 'body' }])
+  }
+}
+
+/** A domain error about body fields, pointed at where a JSON:API document holds them. */
+export const underAttributes = (err: unknown) =>
+  err instanceof AppError
+    ? new AppError(err.code, err.message, {
+        issues: err.issues.map((i) => (i.in === 'body' ? { ...i, path: ['data', 'attributes', ...i.path] } : i)),
+      })
+    : err

@@ -49,7 +49,7 @@ const sourceOf = (i: AppError['issues'][number]) => {
   const path = i.path.map(String)
   if (i.in === 'query' || i.in === 'path') return { parameter: path.join('.') }
   if (i.in === 'header') return { header: path.join('.') }
-  return { pointer: `/${path.join('/')}` }
+  return { pointer: path.length ? `/${path.join('/')}` : '' }
 }
 
 export const jsonApiErrors = <S extends number>(...statuses: S[]) => errorResponses(JsonApiErrors, JSON_API, statuses)
