@@ -8,17 +8,26 @@ import type { Principal } from './principal'
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
 
+const LINK = /https?:\/\/[^\s<>"']+/g
+
+/** One paragraph as HTML: its links found in the plain text (before escaping), then each part escaped. */
+const paragraphHtml = (text: string) => {
+  let html = ''
+  let last = 0
+  for (const link of text.matchAll(LINK)) {
+    const url = escapeHtml(link[0])
+    html += `${escapeHtml(text.slice(last, link.index))}<a href="${url}">${url}</a>`
+    last = link.index + link[0].length
+  }
+  return (html + escapeHtml(text.slice(last))).replaceAll('\n', '<br>')
+}
+
 /** The HTML body of a plain-text email: escaped paragraphs, its links clickable. */
 export const htmlOf = (text: string) =>
   text
     .trim()
     .split(/\n{2,}/)
-    .map(
-      (paragraph) =>
-        `<p>${escapeHtml(paragraph)
-          .replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>')
-          .replaceAll('\n', '<br>')}</p>`,
-    )
+    .map((paragraph) => `<p>${paragraphHtml(paragraph)}</p>`)
     .join('\n')
 
 /**

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm'
+import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm'
 import { chunksFor } from '../db/client'
 import { apiCollections, apiComponents, apiSamples, customRoles, workspaces } from '../db/schema'
 import { type AccessSettings, parseCidrList, parseIpList } from './access-types'
@@ -142,10 +142,12 @@ export const listCollections = async (deps: Deps, p: Principal) => {
       hostName: apiCollections.hostName,
       displayName: apiCollections.name,
       accessType: apiCollections.accessType,
-      urlsCount: sql<number>`(SELECT count(*) FROM ${apiComponents} WHERE ${apiComponents.collectionId} = ${apiCollections.id})`,
+      urlsCount: count(apiComponents.id),
     })
     .from(apiCollections)
+    .leftJoin(apiComponents, eq(apiComponents.collectionId, apiCollections.id))
     .where(and(eq(apiCollections.workspaceId, ws.id), visibleCollections(ws)))
+    .groupBy(apiCollections.id)
     .orderBy(asc(apiCollections.id))
 }
 
