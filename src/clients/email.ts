@@ -3,7 +3,14 @@ export type EmailApi = { url: string; key: string; from: string }
 
 export type OutgoingEmail = { to: string; subject: string; text: string; html: string }
 
-export class EmailApiError extends Error {}
+export class EmailApiError extends Error {
+  /** The provider's HTTP status; undefined when it could not be reached. */
+  readonly status?: number
+  constructor(message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.status = options.status
+  }
+}
 
 /** Sends one email; the provider drops a second request with the same idempotency key. */
 export const sendThroughApi = async (api: EmailApi, email: OutgoingEmail, idempotencyKey: string) => {
@@ -27,5 +34,5 @@ export const sendThroughApi = async (api: EmailApi, email: OutgoingEmail, idempo
   } catch (cause) {
     throw new EmailApiError('The email provider could not be reached', { cause })
   }
-  if (!res.ok) throw new EmailApiError(`The email provider answered ${res.status}`)
+  if (!res.ok) throw new EmailApiError(`The email provider answered ${res.status}`, { status: res.status })
 }

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm'
-import { sendThroughApi } from '../clients/email'
+import { EmailApiError, sendThroughApi } from '../clients/email'
 import { emailOutbox } from '../db/schema'
 import type { Deps } from './context'
-import { type EmailMessage, type JobRun, prepareJob } from './jobs'
+import { type EmailMessage, JobCannotSucceed, type JobRun, prepareJob } from './jobs'
 import type { Principal } from './principal'
 
 const escapeHtml = (text: string) =>
@@ -43,6 +43,14 @@ export const emailJob = (
   scope: { workspaceId?: number | null; organizationId?: number | null } = {},
 ) => prepareJob(deps, p, 'sendEmail', { payload: { to: email.to, template }, email, ...scope })
 
+/** A 4xx other than a timeout or a throttle: sending the same request again cannot help. */
+const refusedForGood = (err: unknown) =>
+  err instanceof EmailApiError &&
+  err.status !== undefined &&
+  err.status >= 400 &&
+  err.status < 500 &&
+  ![408, 429].includes(err.status)
+
 /**
  * Delivers the email a `sendEmail` job carries. With EMAIL_API_KEY it goes to the provider (the
  * job id as idempotency key) and only its envelope is kept; without one, only where EMAIL_OUTBOX
@@ -52,7 +60,7 @@ export const emailJob = (
  */
 export const deliverEmailStep: JobRun = async (deps, job, message) => {
   const email = message.email
-  if (!email) throw new Error('A sendEmail message without its email')
+  if (!email) throw new JobCannotSucceed('A sendEmail message without its email: nothing to send')
   const key = deps.env.EMAIL_API_KEY
   if (!key && deps.env.EMAIL_OUTBOX !== 'true') throw new Error('Email is not configured: set EMAIL_API_KEY')
   const provider = key ? 'http' : 'outbox'
@@ -60,7 +68,13 @@ export const deliverEmailStep: JobRun = async (deps, job, message) => {
   if (sent) return { result: { to: email.to, provider, alreadySent: true } }
   const html = htmlOf(email.text)
   if (key)
-    await sendThroughApi({ url: deps.config.emailApiUrl, key, from: deps.config.emailFrom }, { ...email, html }, job.id)
+    await sendThroughApi(
+      { url: deps.config.emailApiUrl, key, from: deps.config.emailFrom },
+      { ...email, html },
+      job.id,
+    ).catch((err) => {
+      throw refusedForGood(err) ? new JobCannotSucceed(`${err.message}: the message itself was refused`) : err
+    })
   return {
     writes: [
       deps.db

@@ -5,7 +5,7 @@ import { type AccessSettings, parseCidrList, parseIpList } from './access-types'
 import { authorizeIn } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
-import { invalid, notFound } from './errors'
+import { forbidden, invalid, notFound } from './errors'
 import type { Principal, WorkspaceAccess } from './principal'
 import { hasFeature, isBuiltInRole } from './roles'
 import { normaliseSample, type TrafficSample } from './traffic'
@@ -103,7 +103,20 @@ export const recordTraffic = async (deps: Deps, p: Principal, samples: TrafficSa
         .where(and(eq(apiCollections.workspaceId, ws.id), inArray(apiCollections.hostName, chunk))),
     ),
   ]
+  const limit = collectionLimit(ws)
   const results = await commit(deps, p, {
+    // Traffic lands in any collection, or makes new ones: a role limited to some may not upload.
+    checks: limit
+      ? [
+          {
+            holds: sql`json_array_length(${limit}) = 0`,
+            reason: 'sees-every-collection',
+            refusal: forbidden(
+              'Your role sees only some API collections: uploading traffic takes a role that sees them all',
+            ),
+          },
+        ]
+      : [],
     event: {
       action: 'uploadTraffic',
       targetType: 'workspace',
@@ -120,16 +133,21 @@ export const recordTraffic = async (deps: Deps, p: Principal, samples: TrafficSa
 }
 
 /**
- * The collections the caller may see: all of them for ADMIN, for a built-in role, or where the
- * plan has no RBAC; else those its custom role lists (an empty list means all).
+ * The collections the caller's custom role is limited to, as a JSON array (empty: all of them);
+ * none for ADMIN, for a built-in role, or where the plan has no RBAC.
  */
-const visibleCollections = (ws: WorkspaceAccess): SQL | undefined => {
+const collectionLimit = (ws: WorkspaceAccess): SQL | undefined => {
   if (ws.role === 'ADMIN' || isBuiltInRole(ws.roleName) || !hasFeature(ws.entitlements, 'RBAC_FEATURE'))
     return undefined
-  const allowed = sql`(SELECT ${customRoles.apiCollectionIds} FROM ${customRoles} WHERE ${customRoles.workspaceId} = ${ws.id} AND ${customRoles.name} = ${ws.roleName})`
-  return or(
-    sql`json_array_length(coalesce(${allowed}, '[]')) = 0`,
-    sql`${apiCollections.id} IN (SELECT value FROM json_each(coalesce(${allowed}, '[]')))`,
+  return sql`coalesce((SELECT ${customRoles.apiCollectionIds} FROM ${customRoles} WHERE ${customRoles.workspaceId} = ${ws.id} AND ${customRoles.name} = ${ws.roleName}), '[]')`
+}
+
+/** The collections the caller may see: see `collectionLimit`. */
+const visibleCollections = (ws: WorkspaceAccess): SQL | undefined => {
+  const limit = collectionLimit(ws)
+  return (
+    limit &&
+    or(sql`json_array_length(${limit}) = 0`, sql`${apiCollections.id} IN (SELECT value FROM json_each(${limit}))`)
   )
 }
 

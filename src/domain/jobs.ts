@@ -32,6 +32,9 @@ export type JobMessage = z.infer<typeof JobMessage>
 
 export type Job = typeof jobs.$inferSelect
 
+/** A failure no retry can mend (a provider refusing the request itself): the job fails at once. */
+export class JobCannotSucceed extends Error {}
+
 /**
  * One page of a job's work. Its writes are stored together with the job's progress, in one batch;
  * with `progress` the job goes on in a follow-up message from there, without it the job is done

@@ -1,7 +1,7 @@
 import { asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm'
-import { reportUsage, type UsageReport } from '../clients/stigg'
+import { reportUsage, StiggError } from '../clients/stigg'
 import { chunksFor } from '../db/client'
-import { apiComponents, apiTokens, memberships, organizations, usageMetrics, workspaces } from '../db/schema'
+import { apiComponents, apiTokens, memberships, organizations, usageMetrics, users, workspaces } from '../db/schema'
 import type { Deps } from './context'
 import type { JobRun } from './jobs'
 
@@ -34,8 +34,9 @@ const measure = (deps: Deps, organizationIds: number[]) => {
       workspaceId: workspaces.id,
       organizationId: workspaces.organizationId,
       ACTIVE_ENDPOINTS: count(sql`${apiComponents} WHERE ${apiComponents.workspaceId} = ${workspaces.id}`),
+      // People who joined and may sign in: not pending invitees, not disabled accounts.
       MEMBERS: count(
-        sql`${memberships} WHERE ${memberships.workspaceId} = ${workspaces.id} AND ${memberships.userId} IS NOT NULL`,
+        sql`${memberships} JOIN ${users} ON ${users.id} = ${memberships.userId} WHERE ${memberships.workspaceId} = ${workspaces.id} AND ${users.joinedAt} IS NOT NULL AND ${users.enabled}`,
       ),
       API_TOKENS: count(
         sql`${apiTokens} WHERE ${apiTokens.workspaceId} = ${workspaces.id} AND (${apiTokens.expiresAt} IS NULL OR ${apiTokens.expiresAt} > ${now})`,
@@ -48,8 +49,9 @@ const measure = (deps: Deps, organizationIds: number[]) => {
 /**
  * Counts the usage of a page of organizations (one organization when the job names one; every
  * organization, page by page, for the nightly refresh): stores it per workspace for the current
- * month, sets each organization's totals, and reports the totals to billing when it is configured.
- * Counting again gives the same values, so a repeated page changes nothing.
+ * month, sets each organization's totals, and reports the totals to billing when it is configured
+ * (a refusal is recorded in the result, see `reportTotals`). Counting again gives the same values,
+ * so a repeated page changes nothing.
  */
 export const refreshUsageStep: JobRun = async (deps, job) => {
   const only = job.organizationId
@@ -75,25 +77,7 @@ export const refreshUsageStep: JobRun = async (deps, job) => {
     })),
   )
 
-  const apiKey = deps.env.STIGG_API_KEY
-  if (apiKey) {
-    const totals = new Map<number, Map<string, number>>()
-    for (const r of rows) {
-      const feature = BILLING_FEATURES[r.metric]
-      if (!feature) continue
-      const org = totals.get(r.organizationId) ?? new Map<string, number>()
-      org.set(feature, (org.get(feature) ?? 0) + r.value)
-      totals.set(r.organizationId, org)
-    }
-    const reports: UsageReport[] = page.flatMap((o) =>
-      [...(totals.get(o.id) ?? [])].map(([featureId, value]) => ({
-        customerId: o.customerId ?? o.publicId,
-        featureId,
-        value,
-      })),
-    )
-    if (reports.length) await reportUsage(deps.config.stiggApiUrl, apiKey, reports)
-  }
+  const billing = deps.env.STIGG_API_KEY ? await reportTotals(deps, deps.env.STIGG_API_KEY, page, rows) : null
 
   const writes = [
     ...chunksFor(rows, 6, 1).map((chunk) =>
@@ -117,15 +101,51 @@ export const refreshUsageStep: JobRun = async (deps, job) => {
         .where(inArray(organizations.id, chunk)),
     ),
   ]
-  const done = only !== null || page.length < ORGANIZATIONS_PER_PAGE
-  const counted = ((job.progress as { organizations?: number } | null)?.organizations ?? 0) + page.length
-  if (!done) return { writes, progress: { after: ids.at(-1), organizations: counted } }
+  const before = job.progress as { organizations?: number; billingFailures?: BillingFailure[] } | null
+  const counted = (before?.organizations ?? 0) + page.length
+  const billingFailures = [...(before?.billingFailures ?? []), ...(billing?.failed ?? [])]
+  if (only === null && page.length === ORGANIZATIONS_PER_PAGE)
+    return { writes, progress: { after: ids.at(-1), organizations: counted, billingFailures } }
   return {
     writes,
     result: {
       organizations: counted,
       period: period.toISOString().slice(0, 7),
-      billing: apiKey ? 'reported' : 'not configured',
+      billing: billing ? { failures: billingFailures } : 'not configured',
     },
   }
+}
+
+type BillingFailure = { organization: string; error: string }
+
+/**
+ * Reports each organization's totals to billing, one call per organization, so that one refusal
+ * neither holds back the others nor the stored counts: it is returned, and the next refresh (the
+ * nightly one at the latest) sends the values again (they replace, so nothing is counted twice).
+ */
+const reportTotals = async (
+  deps: Deps,
+  apiKey: string,
+  page: { id: number; publicId: string; customerId: string | null }[],
+  rows: { organizationId: number; metric: UsageMetric; value: number }[],
+) => {
+  const failed: BillingFailure[] = []
+  for (const org of page) {
+    const totals = new Map<string, number>()
+    for (const r of rows) {
+      const feature = BILLING_FEATURES[r.metric]
+      if (r.organizationId === org.id && feature) totals.set(feature, (totals.get(feature) ?? 0) + r.value)
+    }
+    const customerId = org.customerId ?? org.publicId
+    const usages = [...totals].map(([featureId, value]) => ({ customerId, featureId, value }))
+    if (!usages.length) continue
+    try {
+      await reportUsage(deps.config.stiggApiUrl, apiKey, usages)
+    } catch (err) {
+      if (!(err instanceof StiggError)) throw err
+      console.error(JSON.stringify({ level: 'error', billing: 'usage report refused', organization: org.publicId }))
+      failed.push({ organization: org.publicId, error: err.message })
+    }
+  }
+  return { failed }
 }

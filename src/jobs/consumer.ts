@@ -3,7 +3,7 @@ import { jobs } from '../db/schema'
 import { auditInsert } from '../domain/audit'
 import { checkStatement, failedCheckOf } from '../domain/commit'
 import { createDeps, type Deps } from '../domain/context'
-import { type Job, JobMessage, type JobStep } from '../domain/jobs'
+import { type Job, JobCannotSucceed, JobMessage, type JobStep } from '../domain/jobs'
 import { HANDLERS } from './handlers'
 
 export const DEAD_LETTER_QUEUE = 'iam-jobs-dlq'
@@ -139,10 +139,14 @@ const leaseRefused = async (deps: Deps, queue: string, message: Message, body: J
   message.ack()
 }
 
-/** Records a failed attempt and retries it; after the last try the job is failed for good. */
+/**
+ * Records a failed attempt and retries it; after the last try, or when no retry can help, the job
+ * is failed for good.
+ */
 const failAttempt = async (deps: Deps, message: Message, job: Job, leaseId: string, err: unknown) => {
   const error = String(err instanceof Error ? err.message : err).slice(0, 500)
-  const last = message.attempts >= MAX_DELIVERIES
+  const hopeless = err instanceof JobCannotSucceed
+  const last = hopeless || message.attempts >= MAX_DELIVERIES
   const held = and(eq(jobs.id, job.id), eq(jobs.leaseId, leaseId))
   await deps.db.batch([
     deps.db
@@ -157,6 +161,7 @@ const failAttempt = async (deps: Deps, message: Message, job: Job, leaseId: stri
       .where(held),
     ...(last ? [finishedEvent(deps, job, 'failed', error)] : []),
   ])
+  if (hopeless) return message.ack()
   // On the last try this sends the message to the dead-letter queue.
   message.retry({ delaySeconds: backoffSeconds(message.attempts) })
 }

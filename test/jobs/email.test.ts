@@ -254,6 +254,21 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
     expect(await jobRow(jobId)).toMatchObject({ status: 'succeeded', attempts: 2, error: null })
   })
 
+  it('fails at once when the provider refuses the message itself (a 4xx other than 408 or 429)', async () => {
+    const { jobId, body } = await queuedEmail()
+    const spy = provider(() => Response.json({ message: 'invalid `to` field' }, { status: 422 }))
+    const result = await run([{ id: 'bad', body }], withProvider)
+    expect(result.explicitAcks).toEqual(['bad'])
+    expect(result.retryMessages).toEqual([])
+    expect(spy).toHaveBeenCalledTimes(1)
+    expect(await outboxOf(jobId)).toEqual([])
+    expect(await jobRow(jobId)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: 'The email provider answered 422: the message itself was refused',
+    })
+  })
+
   it('sends again with the same Idempotency-Key when a delivery died between sending and recording', async () => {
     const { jobId, body } = await queuedEmail()
     const spy = provider(accepted)
@@ -337,11 +352,16 @@ describe('an email with neither a provider nor the outbox', () => {
     expect(spy).not.toHaveBeenCalled()
   })
 
-  it('is retried when the message lost its email, which the job row cannot give back', async () => {
+  it('fails at once, without retries, when the message lost its email, which the job row cannot give back', async () => {
     const { jobId } = await queuedEmail()
     const result = await run([{ id: 'm1', body: { jobId, type: 'sendEmail' } }])
-    expect(result.retryMessages).toEqual([{ msgId: 'm1' }])
-    expect(await jobRow(jobId)).toMatchObject({ status: 'queued', error: 'A sendEmail message without its email' })
+    expect(result.retryMessages).toEqual([])
+    expect(result.explicitAcks).toEqual(['m1'])
+    expect(await jobRow(jobId)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: 'A sendEmail message without its email: nothing to send',
+    })
     expect(await outboxOf(jobId)).toEqual([])
   })
 })

@@ -323,7 +323,7 @@ describe('refreshUsage reported to Stigg', () => {
       status: 'succeeded',
       attempts: 1,
       error: null,
-      result: { organizations: 1, period: MONTH(), billing: 'reported', pages: 1 },
+      result: { organizations: 1, period: MONTH(), billing: { failures: [] }, pages: 1 },
     })
     expect(await metricsOf(org.id)).toEqual([
       ...workspaceMetrics(workspace.id, { ACTIVE_ENDPOINTS: 2, MEMBERS: 1, API_TOKENS: 0 }),
@@ -363,39 +363,43 @@ describe('refreshUsage reported to Stigg', () => {
       },
       error: 'The billing service could not be reached',
     },
-  ])('retries the page with a delay when Stigg answers $name, storing nothing of it', async ({ answer, error }) => {
-    const { org, workspace } = await seedOrganization()
-    await seedTraffic(workspace.id, traffic('fail.example.test', 'GET /x'))
-    const jobId = await orgRefreshJob(org.id)
-    const fetchSpy = stiggAnswers(answer)
+  ])(
+    'stores the counts and records the refusal when Stigg answers $name, for the next refresh to resend',
+    async ({ answer, error }) => {
+      const { org, workspace } = await seedOrganization()
+      await seedTraffic(workspace.id, traffic('fail.example.test', 'GET /x'))
+      const jobId = await orgRefreshJob(org.id)
+      const fetchSpy = stiggAnswers(answer)
 
-    const result = await run([{ id: 'e1', body: { jobId, type: 'refreshUsage' } }], withStigg)
-    expect(result.explicitAcks).toEqual([])
-    expect(result.retryMessages).toEqual([{ msgId: 'e1' }])
-    expect(result.delays.e1).toBe(10)
-    expect(fetchSpy).toHaveBeenCalledTimes(1)
-    expect(await jobRow(jobId)).toMatchObject({
-      status: 'queued',
-      attempts: 1,
-      error,
-      leaseId: null,
-      leaseUntil: null,
-      result: null,
-      finishedAt: null,
-    })
-    // The page's writes are discarded with it.
-    expect(await allMetricsOf(org.id)).toEqual([])
-    expect(await totalsOf(org.id)).toEqual({})
+      const result = await run([{ id: 'e1', body: { jobId, type: 'refreshUsage' } }], withStigg)
+      expect(result.explicitAcks).toEqual(['e1'])
+      expect(result.retryMessages).toEqual([])
+      expect(fetchSpy).toHaveBeenCalledTimes(1)
+      expect(await jobRow(jobId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 1,
+        error: null,
+        result: { organizations: 1, billing: { failures: [{ organization: org.publicId, error }] } },
+      })
+      // The counts do not wait for billing.
+      expect(await metricsOf(org.id)).toEqual(
+        workspaceMetrics(workspace.id, { ACTIVE_ENDPOINTS: 1, MEMBERS: 0, API_TOKENS: 0 }),
+      )
+      expect(await totalsOf(org.id)).toEqual({ ACTIVE_ENDPOINTS: 1, ACTIVE_ACCOUNTS: 1, MEMBERS: 0, API_TOKENS: 0 })
 
-    // The retried delivery, once Stigg answers again, finishes the job as a second attempt.
-    fetchSpy.mockImplementation(async () => stiggOk())
-    const retried = await run([{ id: 'e1', body: { jobId, type: 'refreshUsage' }, attempts: 2 }], withStigg)
-    expect(retried.explicitAcks).toEqual(['e1'])
-    expect(await jobRow(jobId)).toMatchObject({ status: 'succeeded', attempts: 2, error: null })
-    expect(await metricsOf(org.id)).toEqual(
-      workspaceMetrics(workspace.id, { ACTIVE_ENDPOINTS: 1, MEMBERS: 0, API_TOKENS: 0 }),
-    )
-  })
+      // The next refresh, once Stigg answers again, sends the same values.
+      fetchSpy.mockImplementation(async () => stiggOk())
+      const again = await orgRefreshJob(org.id)
+      expect((await run([{ id: 'e2', body: { jobId: again, type: 'refreshUsage' } }], withStigg)).explicitAcks).toEqual(
+        ['e2'],
+      )
+      expect(await jobRow(again)).toMatchObject({ status: 'succeeded', result: { billing: { failures: [] } } })
+      expect(stiggCall(fetchSpy, 1).body.variables.input.usages).toEqual(
+        stiggCall(fetchSpy, 0).body.variables.input.usages,
+      )
+    },
+  )
+
   it('counts nothing and reports nothing for an organization deleted before its refresh ran', async () => {
     const { org } = await seedOrganization()
     const jobId = await orgRefreshJob(org.id)
@@ -406,8 +410,7 @@ describe('refreshUsage reported to Stigg', () => {
     expect(fetchSpy).not.toHaveBeenCalled()
     const job = await jobRow(jobId)
     expect(job?.status).toBe('succeeded')
-    // `billing` says 'reported' although nothing was sent (doubtful, not asserted).
-    expect(job?.result).toMatchObject({ organizations: 0, period: MONTH(), pages: 1 })
+    expect(job?.result).toMatchObject({ organizations: 0, period: MONTH(), billing: { failures: [] }, pages: 1 })
     expect(await allMetricsOf(org.id)).toEqual([])
   })
 })
@@ -442,6 +445,7 @@ describe('the nightly refresh of every organization', () => {
     expect(afterFirst?.progress).toEqual({
       after: orgIds[ORGANIZATIONS_PER_PAGE - 1],
       organizations: ORGANIZATIONS_PER_PAGE,
+      billingFailures: [],
       pages: 1,
       slowestPageMs: expect.any(Number),
     })

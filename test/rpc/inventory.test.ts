@@ -822,6 +822,15 @@ describe('inventory reads: tenancy and visibility', () => {
     expect((await listCollections(token)).map((c) => c.id)).toEqual([a.id])
     await expectRpcError(await fetchInfos(b.id, token), 404, 'API collection not found')
 
+    // Uploading could land in B (or make new collections): a limited role may not, and B's id stays unknown.
+    const upload = await post('/api/uploadTraffic', { samples: [sample('https://b.test/secret')] }, member)
+    await expectRpcError(
+      upload,
+      403,
+      'Your role sees only some API collections: uploading traffic takes a role that sees them all',
+    )
+    expect((await componentsOf(workspace.id)).map((c) => c.url)).toEqual(['/', '/'])
+
     // The admin sees both.
     expect((await listCollections(admin)).map((c) => c.id)).toEqual([a.id, b.id])
 
