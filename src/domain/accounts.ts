@@ -345,26 +345,23 @@ export const updateAccount = async (deps: Deps, p: Principal, publicId: string, 
       : { displayName: change.name === null ? null : validName(change.name, 'name', 100) }),
     ...(change.pictureUrl === undefined ? {} : { pictureUrl: validPictureUrl(change.pictureUrl) }),
   }
+  const saveProfile = (action: 'updateOwnAccount' | 'updateAccount', userId: number) =>
+    commit(deps, p, {
+      event: { action, targetType: 'user', targetId: publicId, detail: { fields: Object.keys(profile) } },
+      writes: [
+        deps.db
+          .update(users)
+          .set({ ...profile, updatedBy: p.publicId })
+          .where(eq(users.id, userId)),
+      ],
+      affects: { userIds: [userId] },
+      // One's own name and picture do not depend on one's role.
+      credentialOnly: action === 'updateOwnAccount',
+    })
   const privileged = change.enabled !== undefined || change.roleName !== undefined || change.roleScope !== undefined
   if (self && !privileged) {
     await authorize(deps, p, 'updateOwnAccount')
-    if (Object.keys(profile).length)
-      await commit(deps, p, {
-        event: {
-          action: 'updateOwnAccount',
-          targetType: 'user',
-          targetId: publicId,
-          detail: { fields: Object.keys(profile) },
-        },
-        writes: [
-          deps.db
-            .update(users)
-            .set({ ...profile, updatedBy: p.publicId })
-            .where(eq(users.publicId, publicId)),
-        ],
-        affects: { userIds: [p.id as number] },
-        credentialOnly: true,
-      })
+    if (Object.keys(profile).length) await saveProfile('updateOwnAccount', p.id as number)
     return readAccount(deps, p, publicId)
   }
   if (self && privileged && p.workspace?.role !== 'ADMIN')
@@ -378,21 +375,7 @@ export const updateAccount = async (deps: Deps, p: Principal, publicId: string, 
   const user = await memberAccount(deps, ws, publicId)
   if (Object.keys(profile).length) {
     await requireManages(deps, p, user.id, 'manageAccounts')
-    await commit(deps, p, {
-      event: {
-        action: 'updateAccount',
-        targetType: 'user',
-        targetId: publicId,
-        detail: { fields: Object.keys(profile) },
-      },
-      writes: [
-        deps.db
-          .update(users)
-          .set({ ...profile, updatedBy: p.publicId })
-          .where(eq(users.id, user.id)),
-      ],
-      affects: { userIds: [user.id] },
-    })
+    await saveProfile('updateAccount', user.id)
   }
   if (change.roleScope !== undefined) await setMemberScopeRoles(deps, p, { publicId }, change.roleScope)
   if (change.roleName !== undefined) await changeMemberRole(deps, p, { publicId }, change.roleName)

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
+import { and, eq, getTableColumns, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
 import { named } from '../db/client'
 import { apiTokens, logins, memberships, organizations, serviceAccounts, users, workspaces } from '../db/schema'
 import type { Deps } from './context'
@@ -58,18 +58,6 @@ const userColumns = {
   createdBy: users.createdBy,
   updatedAt: users.updatedAt,
   updatedBy: users.updatedBy,
-}
-
-const serviceAccountColumns = {
-  id: serviceAccounts.id,
-  publicId: serviceAccounts.publicId,
-  organizationId: serviceAccounts.organizationId,
-  username: serviceAccounts.username,
-  description: serviceAccounts.description,
-  createdAt: serviceAccounts.createdAt,
-  createdBy: serviceAccounts.createdBy,
-  updatedAt: serviceAccounts.updatedAt,
-  updatedBy: serviceAccounts.updatedBy,
 }
 
 const accessColumns = {
@@ -140,7 +128,7 @@ const tokenCopies = (deps: Deps, where: SQL) =>
         expiresAt: apiTokens.expiresAt,
       }),
       user: named('user', userColumns),
-      serviceAccount: named('sa', serviceAccountColumns),
+      serviceAccount: named('sa', getTableColumns(serviceAccounts)),
       ...accessColumns,
     })
     .from(apiTokens)

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm'
+import { and, asc, count, eq, getTableColumns, gt, sql } from 'drizzle-orm'
 import { newApiKey, newPublicId, sha256 } from '../auth/crypto'
 import { named } from '../db/client'
 import { apiTokens, memberships, serviceAccounts } from '../db/schema'
@@ -29,17 +29,7 @@ const KEY_NOT_FOUND = 'Key not found'
 const MAX_KEYS_PER_ACCOUNT = 50
 const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
-const accountColumns = {
-  id: serviceAccounts.id,
-  publicId: serviceAccounts.publicId,
-  organizationId: serviceAccounts.organizationId,
-  username: serviceAccounts.username,
-  description: serviceAccounts.description,
-  createdAt: serviceAccounts.createdAt,
-  createdBy: serviceAccounts.createdBy,
-  updatedAt: serviceAccounts.updatedAt,
-  updatedBy: serviceAccounts.updatedBy,
-}
+const accountColumns = getTableColumns(serviceAccounts)
 
 const keyColumns = {
   id: apiTokens.id,

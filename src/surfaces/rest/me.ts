@@ -3,7 +3,7 @@ import type { Identity } from '../../domain/principal'
 import { describeCurrentIdentity, updateOwnProfile } from '../../domain/profile'
 import { principalOf } from '../../http/authenticate'
 import { createRouter } from '../../http/router'
-import { presentServiceAccount, presentUser, ServiceAccountSchema, UserSchema } from './present'
+import { presentServiceAccount, presentUser, ServiceAccountSchema, USER_EXAMPLE, UserSchema } from './present'
 import { restRoute } from './route'
 
 const CurrentIdentity = z
@@ -18,18 +18,6 @@ const presentIdentity = (i: Identity): z.infer<typeof CurrentIdentity> => {
   if (i.kind === 'root') return { root: {} }
   if (i.kind === 'user') return { user: presentUser(i.user) }
   return { serviceAccount: presentServiceAccount(i.serviceAccount) }
-}
-
-const USER_EXAMPLE = {
-  id: 'A1B2C3D4E5',
-  email: 'alice@example.com',
-  givenName: 'Alice',
-  familyName: 'Smith',
-  displayName: 'Alice',
-  createdAt: '2026-11-23T10:00:00.000Z',
-  createdBy: 'A1B2C3D4E5',
-  updatedAt: '2026-11-23T10:00:00.000Z',
-  updatedBy: 'A1B2C3D4E5',
 }
 
 /** The fields a user may change of their own profile; anything else is refused, not ignored. */

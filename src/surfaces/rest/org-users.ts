@@ -12,7 +12,7 @@ import { principalOf } from '../../http/authenticate'
 import { EmailAddress } from '../../http/openapi'
 import { markerQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
-import { presentUser, UserSchema } from './present'
+import { presentUser, USER_EXAMPLE, UserSchema } from './present'
 import { ListOf, ResourceId, restRoute } from './route'
 
 const User = z.object({ user: ResourceId })
@@ -21,18 +21,6 @@ const Profile = {
   givenName: z.string().max(200).optional(),
   familyName: z.string().max(200).optional(),
   displayName: z.string().max(200).optional(),
-}
-
-const USER_EXAMPLE = {
-  id: 'A1B2C3D4E5',
-  email: 'alice@example.com',
-  givenName: 'Alice',
-  familyName: 'Smith',
-  displayName: 'Alice',
-  createdAt: '2026-11-23T10:00:00.000Z',
-  createdBy: 'F6G7H8I9J0',
-  updatedAt: '2026-11-23T10:00:00.000Z',
-  updatedBy: 'F6G7H8I9J0',
 }
 
 const ADMINS =

@@ -38,6 +38,19 @@ export const defined = <T extends Record<string, unknown>>(o: T) =>
     [K in keyof T]: Exclude<T[K], null>
   }
 
+/** A user as the REST surface shows one, for the API reference's examples. */
+export const USER_EXAMPLE = {
+  id: 'A1B2C3D4E5',
+  email: 'alice@example.com',
+  givenName: 'Alice',
+  familyName: 'Smith',
+  displayName: 'Alice',
+  createdAt: '2026-11-23T10:00:00.000Z',
+  createdBy: 'F6G7H8I9J0',
+  updatedAt: '2026-11-23T10:00:00.000Z',
+  updatedBy: 'F6G7H8I9J0',
+}
+
 export const presentUser = (u: UserProfile) =>
   defined({
     id: u.publicId,
