@@ -42,6 +42,17 @@ describe('storage round trips per request', () => {
     expect(ops.d1).toEqual(['batch of 2'])
   })
 
+  it.each([
+    '/accounts?page[size]=100&sort=-created_at&filter[email__match]=example',
+    '/org/users?limit=100',
+    '/account_sessions',
+  ])('GET %s costs one KV read and one D1 round trip', async (path) => {
+    const { res, ops } = await counted(path, { headers })
+    expect(res.status).toBe(200)
+    expect(ops.kv).toHaveLength(1)
+    expect(ops.d1).toHaveLength(1)
+  })
+
   it('a write re-checks the caller in the same D1 round trip as the change itself', async () => {
     const { res, ops } = await counted('/api/makeAdmin', {
       method: 'POST',
