@@ -8,6 +8,7 @@ import type { EmailMessage } from '../../src/domain/jobs'
 import { MAX_DELIVERIES } from '../../src/jobs/consumer'
 import { HANDLERS } from '../../src/jobs/handlers'
 import { api, db, deps, nextIp, post, seedSignedIn, seedUser } from '../support'
+import type { Mail } from '../support/outbox'
 import { finishedJob, jobRow, runBatch } from '../support/queue'
 
 /**
@@ -25,8 +26,6 @@ const FROM = 'edge-iam <no-reply@localhost>'
 const EMAIL_KEY = 'email-test-key'
 const withProvider = { ...env, EMAIL_API_KEY: EMAIL_KEY } as Env
 const unconfigured = { ...env, EMAIL_API_KEY: undefined, EMAIL_OUTBOX: undefined } as Env
-
-type Mail = { to: string; subject: string; text: string; html: string; createdAt: string }
 
 const outboxOf = (jobId: string) => db.select().from(emailOutbox).where(eq(emailOutbox.jobId, jobId))
 
