@@ -1,10 +1,4 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  getQueueResult,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -15,6 +9,7 @@ import { PURGE_PAGE } from '../../src/domain/maintenance'
 import { LEASE_MS, MAX_DELIVERIES } from '../../src/jobs/consumer'
 import { HANDLERS } from '../../src/jobs/handlers'
 import { db, deps, seedSignedIn } from '../support'
+import { jobRow, runBatch } from '../support/queue'
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -24,30 +19,6 @@ const queued = async (type: 'purgeExpired' | 'refreshUsage' = 'purgeExpired') =>
   const job = prepareJob(deps(), null, type)
   await job.insert
   return job.id
-}
-
-const jobRow = async (jobId: string) => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]
-
-/**
- * Hands a batch to the Worker's queue handler, as the queue does, and reports what it acked and
- * retried, with the delay asked for each retry (which the queue result leaves out).
- */
-const run = async (queue: string, messages: { id: string; body: unknown; attempts?: number }[]) => {
-  const batch = createMessageBatch(
-    queue,
-    messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
-  )
-  const delays: Record<string, number | undefined> = {}
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message)
-    message.retry = (options) => {
-      delays[message.id] = options?.delaySeconds
-      retry(options)
-    }
-  }
-  const ctx = createExecutionContext()
-  await worker.queue(batch, env, ctx)
-  return { ...(await getQueueResult(batch, ctx)), delays }
 }
 
 const expiredLogin = async (userId: number, id: string) => {
@@ -68,7 +39,7 @@ describe('job consumer', () => {
     const { user } = await seedSignedIn('GUEST')
     await expiredLogin(user.id, 'EXPIRED001')
     const jobId = await queued()
-    const result = await run('iam-jobs', [{ id: 'm1', body: { jobId, type: 'purgeExpired' } }])
+    const result = await runBatch([{ id: 'm1', body: { jobId, type: 'purgeExpired' } }])
     expect(result.explicitAcks).toEqual(['m1'])
     expect(await jobRow(jobId)).toMatchObject({
       status: 'succeeded',
@@ -89,9 +60,9 @@ describe('job consumer', () => {
 
   it('acknowledges a second delivery without running the job again', async () => {
     const jobId = await queued()
-    await run('iam-jobs', [{ id: 'a', body: { jobId, type: 'purgeExpired' } }])
+    await runBatch([{ id: 'a', body: { jobId, type: 'purgeExpired' } }])
     const spy = vi.spyOn(HANDLERS, 'purgeExpired')
-    const again = await run('iam-jobs', [{ id: 'b', body: { jobId, type: 'purgeExpired' }, attempts: 2 }])
+    const again = await runBatch([{ id: 'b', body: { jobId, type: 'purgeExpired' }, attempts: 2 }])
     expect(again.explicitAcks).toEqual(['b'])
     expect(spy).not.toHaveBeenCalled()
     expect((await jobRow(jobId))?.attempts).toBe(1)
@@ -102,7 +73,7 @@ describe('job consumer', () => {
     const held = new Date(Date.now() + 30_000)
     await db.update(jobs).set({ status: 'running', leaseId: 'other', leaseUntil: held }).where(eq(jobs.id, jobId))
     const spy = vi.spyOn(HANDLERS, 'purgeExpired')
-    const waiting = await run('iam-jobs', [{ id: 'w', body: { jobId, type: 'purgeExpired' } }])
+    const waiting = await runBatch([{ id: 'w', body: { jobId, type: 'purgeExpired' } }])
     expect(waiting.explicitAcks).toEqual([])
     expect(waiting.retryMessages).toEqual([{ msgId: 'w' }])
     expect(waiting.delays.w).toBeGreaterThanOrEqual(29)
@@ -113,7 +84,7 @@ describe('job consumer', () => {
       .update(jobs)
       .set({ leaseUntil: new Date(Date.now() - LEASE_MS) })
       .where(eq(jobs.id, jobId))
-    const taken = await run('iam-jobs', [{ id: 'w', body: { jobId, type: 'purgeExpired' }, attempts: 2 }])
+    const taken = await runBatch([{ id: 'w', body: { jobId, type: 'purgeExpired' }, attempts: 2 }])
     expect(taken.explicitAcks).toEqual(['w'])
     expect(await jobRow(jobId)).toMatchObject({ status: 'succeeded', leaseId: null })
   })
@@ -129,7 +100,7 @@ describe('job consumer', () => {
       await db.update(jobs).set({ leaseId: 'usurper' }).where(eq(jobs.id, jobId))
       return step
     })
-    const result = await run('iam-jobs', [{ id: 'slow', body: { jobId, type: 'purgeExpired' } }])
+    const result = await runBatch([{ id: 'slow', body: { jobId, type: 'purgeExpired' } }])
     expect(result.explicitAcks).toEqual(['slow'])
     expect(await jobRow(jobId)).toMatchObject({ status: 'running', leaseId: 'usurper', result: null })
     expect(await db.select().from(auditEvents).where(eq(auditEvents.targetId, jobId))).toEqual([])
@@ -138,17 +109,17 @@ describe('job consumer', () => {
   it('retries a failing job with growing backoff, then fails it and dead-letters the message after the last try', async () => {
     const jobId = await queued()
     vi.spyOn(HANDLERS, 'purgeExpired').mockRejectedValue(new Error('D1 is having a bad day'))
-    const first = await run('iam-jobs', [{ id: 'f', body: { jobId, type: 'purgeExpired' } }])
-    const second = await run('iam-jobs', [{ id: 'f', body: { jobId, type: 'purgeExpired' }, attempts: 2 }])
+    const first = await runBatch([{ id: 'f', body: { jobId, type: 'purgeExpired' } }])
+    const second = await runBatch([{ id: 'f', body: { jobId, type: 'purgeExpired' }, attempts: 2 }])
     expect(first.retryMessages).toEqual([{ msgId: 'f' }])
     expect([first.delays.f, second.delays.f]).toEqual([10, 20])
     expect(await jobRow(jobId)).toMatchObject({ status: 'queued', attempts: 2, error: 'D1 is having a bad day' })
 
-    const last = await run('iam-jobs', [{ id: 'f', body: { jobId, type: 'purgeExpired' }, attempts: MAX_DELIVERIES }])
+    const last = await runBatch([{ id: 'f', body: { jobId, type: 'purgeExpired' }, attempts: MAX_DELIVERIES }])
     expect(last.retryMessages).toHaveLength(1) // the queue moves it to the dead-letter queue
     expect(await jobRow(jobId)).toMatchObject({ status: 'failed', attempts: 3, error: 'D1 is having a bad day' })
 
-    const dead = await run('iam-jobs-dlq', [{ id: 'f', body: { jobId, type: 'purgeExpired' }, attempts: 1 }])
+    const dead = await runBatch([{ id: 'f', body: { jobId, type: 'purgeExpired' }, attempts: 1 }], env, 'iam-jobs-dlq')
     expect(dead.explicitAcks).toEqual(['f'])
     expect(await jobRow(jobId)).toMatchObject({ status: 'failed', error: 'D1 is having a bad day' })
     const events = await db.select().from(auditEvents).where(eq(auditEvents.targetId, jobId))
@@ -157,14 +128,18 @@ describe('job consumer', () => {
 
   it('marks a job failed when its message reaches the dead-letter queue, saying why', async () => {
     const jobId = await queued()
-    const result = await run('iam-jobs-dlq', [{ id: 'dead', body: { jobId, type: 'purgeExpired' }, attempts: 6 }])
+    const result = await runBatch(
+      [{ id: 'dead', body: { jobId, type: 'purgeExpired' }, attempts: 6 }],
+      env,
+      'iam-jobs-dlq',
+    )
     expect(result.explicitAcks).toEqual(['dead'])
     expect(await jobRow(jobId)).toMatchObject({ status: 'failed', error: 'Gave up after 6 tries' })
   })
 
   it('acknowledges and records poison messages instead of retrying them forever', async () => {
     const jobId = await queued()
-    const result = await run('iam-jobs', [
+    const result = await runBatch([
       { id: 'poison', body: { nonsense: true } },
       { id: 'wrong-type', body: { jobId, type: 'refreshUsage' } },
       { id: 'no-such-job', body: { jobId: 'no-such-job', type: 'purgeExpired' } },
@@ -199,7 +174,7 @@ describe('job consumer', () => {
     }
     const jobId = await queued()
     const send = vi.spyOn(env.JOBS, 'send')
-    const first = await run('iam-jobs', [{ id: 'p1', body: { jobId, type: 'purgeExpired' } }])
+    const first = await runBatch([{ id: 'p1', body: { jobId, type: 'purgeExpired' } }])
     expect(first.explicitAcks).toEqual(['p1'])
     expect(send).toHaveBeenCalledWith({ jobId, type: 'purgeExpired' })
     expect(await jobRow(jobId)).toMatchObject({

@@ -1,8 +1,6 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { eq } from 'drizzle-orm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import worker from '../../src'
 import { newPublicId } from '../../src/auth/crypto'
 import { emailOutbox, jobs } from '../../src/db/schema'
 import { emailJob } from '../../src/domain/emails'
@@ -10,6 +8,8 @@ import type { EmailMessage } from '../../src/domain/jobs'
 import { MAX_DELIVERIES } from '../../src/jobs/consumer'
 import { HANDLERS } from '../../src/jobs/handlers'
 import { api, db, deps, nextIp, post, seedSignedIn, seedUser } from '../support'
+import type { Mail } from '../support/outbox'
+import { finishedJob, jobRow, runBatch } from '../support/queue'
 
 /**
  * sendEmail jobs: the message (links included) travels in the queue only; the consumer hands it
@@ -27,46 +27,12 @@ const EMAIL_KEY = 'email-test-key'
 const withProvider = { ...env, EMAIL_API_KEY: EMAIL_KEY } as Env
 const unconfigured = { ...env, EMAIL_API_KEY: undefined, EMAIL_OUTBOX: undefined } as Env
 
-type Mail = { to: string; subject: string; text: string; html: string; createdAt: string }
-
-const jobRow = async (jobId: string) => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]
 const outboxOf = (jobId: string) => db.select().from(emailOutbox).where(eq(emailOutbox.jobId, jobId))
 
 const emailJobsTo = async (to: string) =>
   (await db.select().from(jobs).where(eq(jobs.type, 'sendEmail'))).filter(
     (j) => (j.payload as { to?: string }).to === to,
   )
-
-/** The job once the real queue has finished it (succeeded or failed). */
-const finished = async (jobId: string) => {
-  await vi.waitUntil(
-    async () => {
-      const status = (await jobRow(jobId))?.status
-      return status === 'succeeded' || status === 'failed'
-    },
-    { timeout: 10_000, interval: 50 },
-  )
-  return (await jobRow(jobId))!
-}
-
-/** Hands a batch to the Worker's queue handler with the given environment; what it acked and retried, and the delays. */
-const run = async (messages: { id: string; body: unknown; attempts?: number }[], runEnv: Env = env) => {
-  const batch = createMessageBatch(
-    'iam-jobs',
-    messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
-  )
-  const delays: Record<string, number | undefined> = {}
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message)
-    message.retry = (options) => {
-      delays[message.id] = options?.delaySeconds
-      retry(options)
-    }
-  }
-  const ctx = createExecutionContext()
-  await worker.queue(batch, runEnv, ctx)
-  return { ...(await getQueueResult(batch, ctx)), delays }
-}
 
 const address = () => `someone-${newPublicId().toLowerCase()}@example.com`
 
@@ -115,7 +81,7 @@ describe('an invitation email, delivered by the real queue', () => {
     expect(emailJobs[0]).toMatchObject({ workspaceId: workspace.id, organizationId: org.id })
     expect(emailJobs[0]!.payload).toEqual({ to, template: 'invitation' })
 
-    const job = await finished(jobId)
+    const job = await finishedJob(jobId)
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1, error: null })
     expect(job.result).toEqual({ to, provider: 'outbox', pages: 1, slowestPageMs: expect.any(Number) })
     expect(JSON.stringify(job)).not.toContain(code)
@@ -144,7 +110,7 @@ describe('an invitation email, delivered by the real queue', () => {
     ])
 
     // A second delivery of the same message keeps it at one.
-    const again = await run([
+    const again = await runBatch([
       { id: 'dup', body: { jobId, type: 'sendEmail', email: { to, subject: 'x', text: 'x' } }, attempts: 2 },
     ])
     expect(again.explicitAcks).toEqual(['dup'])
@@ -159,7 +125,7 @@ describe('an invitation email, delivered by the real queue', () => {
     await vi.waitUntil(async () => (await emailJobsTo(user.email)).length === 1, { timeout: 5000, interval: 50 })
     const [row] = await emailJobsTo(user.email)
     expect(row!.payload).toEqual({ to: user.email, template: 'passwordReset' })
-    const job = await finished(row!.id)
+    const job = await finishedJob(row!.id)
     expect(job.status).toBe('succeeded')
     const [sent] = await outboxOf(row!.id)
     const token = /reset-password\?token=(\S+)/.exec(sent!.text)?.[1]
@@ -172,7 +138,7 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
   it('posts the exact Resend request, with the job id as idempotency key, and keeps only the envelope', async () => {
     const { jobId, email, body } = await queuedEmail()
     const spy = provider(accepted)
-    const result = await run([{ id: 'p1', body }], withProvider)
+    const result = await runBatch([{ id: 'p1', body }], withProvider)
     expect(result.explicitAcks).toEqual(['p1'])
     expect(result.retryMessages).toEqual([])
 
@@ -209,7 +175,7 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
     expect(await outbox.json()).toEqual({ items: [] })
 
     // The same message delivered again after the success: acknowledged, nothing sent.
-    const again = await run([{ id: 'p1', body, attempts: 2 }], withProvider)
+    const again = await runBatch([{ id: 'p1', body, attempts: 2 }], withProvider)
     expect(again.explicitAcks).toEqual(['p1'])
     expect(spy).toHaveBeenCalledTimes(1)
     expect(await outboxOf(jobId)).toHaveLength(1)
@@ -236,7 +202,7 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
   ])('retries with a delay when the provider $name, keeping nothing in the outbox', async ({ answer, error }) => {
     const { jobId, body } = await queuedEmail()
     const spy = provider(answer)
-    const result = await run([{ id: 'f1', body }], withProvider)
+    const result = await runBatch([{ id: 'f1', body }], withProvider)
     expect(result.explicitAcks).toEqual([])
     expect(result.retryMessages).toEqual([{ msgId: 'f1' }])
     expect(result.delays.f1).toBe(10)
@@ -246,7 +212,7 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
 
     // The next try, once the provider accepts, sends it with the same key and records it.
     spy.mockImplementation(async () => accepted())
-    const retried = await run([{ id: 'f1', body, attempts: 2 }], withProvider)
+    const retried = await runBatch([{ id: 'f1', body, attempts: 2 }], withProvider)
     expect(retried.explicitAcks).toEqual(['f1'])
     expect(spy).toHaveBeenCalledTimes(2)
     expect(requestOf(spy, 1).headers).toMatchObject({ 'Idempotency-Key': jobId })
@@ -257,7 +223,7 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
   it('fails at once when the provider refuses the message itself (a 4xx other than 408 or 429)', async () => {
     const { jobId, body } = await queuedEmail()
     const spy = provider(() => Response.json({ message: 'invalid `to` field' }, { status: 422 }))
-    const result = await run([{ id: 'bad', body }], withProvider)
+    const result = await runBatch([{ id: 'bad', body }], withProvider)
     expect(result.explicitAcks).toEqual(['bad'])
     expect(result.retryMessages).toEqual([])
     expect(spy).toHaveBeenCalledTimes(1)
@@ -278,7 +244,7 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
       await deliver(d, job, message)
       throw new Error('isolate evicted')
     })
-    const first = await run([{ id: 'c1', body }], withProvider)
+    const first = await runBatch([{ id: 'c1', body }], withProvider)
     expect(first.retryMessages).toEqual([{ msgId: 'c1' }])
     expect(spy).toHaveBeenCalledTimes(1)
     expect(await outboxOf(jobId)).toEqual([])
@@ -286,7 +252,7 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
 
     // The retry cannot know it was sent: it sends again, and the provider's dedupe makes it once.
     crash.mockRestore()
-    const second = await run([{ id: 'c1', body, attempts: 2 }], withProvider)
+    const second = await runBatch([{ id: 'c1', body, attempts: 2 }], withProvider)
     expect(second.explicitAcks).toEqual(['c1'])
     expect(spy).toHaveBeenCalledTimes(2)
     expect(requestOf(spy, 1)).toEqual(requestOf(spy, 0))
@@ -298,11 +264,11 @@ describe('an email sent through the provider (EMAIL_API_KEY)', () => {
   it('does not send a job again that has its outbox row, even when the row was put back to queued', async () => {
     const { jobId, email, body } = await queuedEmail()
     const spy = provider(accepted)
-    await run([{ id: 'o1', body }], withProvider)
+    await runBatch([{ id: 'o1', body }], withProvider)
     expect(spy).toHaveBeenCalledTimes(1)
     await db.update(jobs).set({ status: 'queued', result: null, finishedAt: null }).where(eq(jobs.id, jobId))
 
-    const again = await run([{ id: 'o1', body, attempts: 2 }], withProvider)
+    const again = await runBatch([{ id: 'o1', body, attempts: 2 }], withProvider)
     expect(again.explicitAcks).toEqual(['o1'])
     expect(spy).toHaveBeenCalledTimes(1)
     expect(await outboxOf(jobId)).toHaveLength(1)
@@ -317,7 +283,7 @@ it('makes a quoted link clickable without the closing quote in its href', async 
   const { jobId, body } = await queuedEmail()
   const quoted = { ...body, email: { ...body.email, text: 'Open "https://app.example.test/x" now' } }
   const spy = provider(accepted)
-  await run([{ id: 'q1', body: quoted }], withProvider)
+  await runBatch([{ id: 'q1', body: quoted }], withProvider)
   expect((await jobRow(jobId))?.status).toBe('succeeded')
   expect(requestOf(spy).body.html).toBe(
     '<p>Open &quot;<a href="https://app.example.test/x">https://app.example.test/x</a>&quot; now</p>',
@@ -328,7 +294,7 @@ describe('an email with neither a provider nor the outbox', () => {
   it('is retried with the configuration error, nothing kept, and fails after the last try', async () => {
     const { jobId, body } = await queuedEmail()
     const spy = vi.spyOn(globalThis, 'fetch')
-    const result = await run([{ id: 'u1', body }], unconfigured)
+    const result = await runBatch([{ id: 'u1', body }], unconfigured)
     expect(result.explicitAcks).toEqual([])
     expect(result.retryMessages).toEqual([{ msgId: 'u1' }])
     expect(result.delays.u1).toBe(10)
@@ -340,7 +306,7 @@ describe('an email with neither a provider nor the outbox', () => {
     })
     expect(await outboxOf(jobId)).toEqual([])
 
-    const last = await run([{ id: 'u1', body, attempts: MAX_DELIVERIES }], unconfigured)
+    const last = await runBatch([{ id: 'u1', body, attempts: MAX_DELIVERIES }], unconfigured)
     expect(last.retryMessages).toEqual([{ msgId: 'u1' }])
     expect(await jobRow(jobId)).toMatchObject({
       status: 'failed',
@@ -354,7 +320,7 @@ describe('an email with neither a provider nor the outbox', () => {
 
   it('fails at once, without retries, when the message lost its email, which the job row cannot give back', async () => {
     const { jobId } = await queuedEmail()
-    const result = await run([{ id: 'm1', body: { jobId, type: 'sendEmail' } }])
+    const result = await runBatch([{ id: 'm1', body: { jobId, type: 'sendEmail' } }])
     expect(result.retryMessages).toEqual([])
     expect(result.explicitAcks).toEqual(['m1'])
     expect(await jobRow(jobId)).toMatchObject({

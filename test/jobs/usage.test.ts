@@ -1,22 +1,13 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { and, asc, count, eq, gte, sql } from 'drizzle-orm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import worker from '../../src'
 import { newPublicId } from '../../src/auth/crypto'
-import {
-  apiTokens,
-  jobs,
-  memberships,
-  organizations,
-  serviceAccounts,
-  usageMetrics,
-  workspaces,
-} from '../../src/db/schema'
+import { apiTokens, memberships, organizations, serviceAccounts, usageMetrics, workspaces } from '../../src/db/schema'
 import { prepareJob } from '../../src/domain/jobs'
 import type { TrafficSample } from '../../src/domain/traffic'
 import { ORGANIZATIONS_PER_PAGE, periodOf } from '../../src/domain/usage'
 import { db, deps, post, seedApiToken, seedOrganization, seedSignedIn, seedTraffic, seedUser } from '../support'
+import { finishedJob, jobRow, runBatch } from '../support/queue'
 
 /**
  * The usage refresh: counted per workspace for the current month, summed on the organization,
@@ -31,42 +22,6 @@ afterEach(() => {
 
 const STIGG_URL = 'https://api.stigg.io/graphql'
 const STIGG_KEY = 'stigg-test-key'
-
-const jobRow = async (jobId: string) => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]
-
-/** The job once the real queue has finished it (succeeded or failed). */
-const finished = async (jobId: string) => {
-  await vi.waitUntil(
-    async () => {
-      const status = (await jobRow(jobId))?.status
-      return status === 'succeeded' || status === 'failed'
-    },
-    { timeout: 10_000, interval: 50 },
-  )
-  return (await jobRow(jobId))!
-}
-
-/**
- * Hands a batch to the Worker's queue handler with the given environment, and reports what it
- * acked and retried with the delay asked for each retry.
- */
-const run = async (messages: { id: string; body: unknown; attempts?: number }[], runEnv: Env = env) => {
-  const batch = createMessageBatch(
-    'iam-jobs',
-    messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
-  )
-  const delays: Record<string, number | undefined> = {}
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message)
-    message.retry = (options) => {
-      delays[message.id] = options?.delaySeconds
-      retry(options)
-    }
-  }
-  const ctx = createExecutionContext()
-  await worker.queue(batch, runEnv, ctx)
-  return { ...(await getQueueResult(batch, ctx)), delays }
-}
 
 const withStigg = { ...env, STIGG_API_KEY: STIGG_KEY } as Env
 
@@ -195,7 +150,7 @@ describe('refreshUsageDataForOrg, run by the real queue', () => {
     const queuedRow = await jobRow(jobId)
     expect(queuedRow).toMatchObject({ type: 'refreshUsage', organizationId: org.id, workspaceId: second })
 
-    const job = await finished(jobId)
+    const job = await finishedJob(jobId)
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1, error: null, progress: null })
     expect(job.result).toEqual({
       organizations: 1,
@@ -247,7 +202,7 @@ describe('refreshUsageDataForOrg, run by the real queue', () => {
       })
       .returning()
 
-    const first = await finished(await refreshByHttp(headers))
+    const first = await finishedJob(await refreshByHttp(headers))
     expect(first.status).toBe('succeeded')
     expect(await metricsOf(org.id)).toEqual(
       workspaceMetrics(workspace.id, { ACTIVE_ENDPOINTS: 2, MEMBERS: 1, API_TOKENS: 0 }),
@@ -263,7 +218,7 @@ describe('refreshUsageDataForOrg, run by the real queue', () => {
     await seedUser(workspace.id, 'MEMBER')
     expect((await post('/api/addApiToken', { tokenUtility: 'BURP' }, headers)).status).toBe(200)
 
-    const second = await finished(await refreshByHttp(headers))
+    const second = await finishedJob(await refreshByHttp(headers))
     expect(second.status).toBe('succeeded')
     expect(await metricsOf(org.id)).toEqual(
       workspaceMetrics(workspace.id, { ACTIVE_ENDPOINTS: 3, MEMBERS: 3, API_TOKENS: 1 }),
@@ -298,7 +253,7 @@ describe('refreshUsage reported to Stigg', () => {
     const jobId = await orgRefreshJob(org.id)
 
     const fetchSpy = stiggAnswers(stiggOk)
-    const result = await run([{ id: 's1', body: { jobId, type: 'refreshUsage' } }], withStigg)
+    const result = await runBatch([{ id: 's1', body: { jobId, type: 'refreshUsage' } }], withStigg)
     expect(result.explicitAcks).toEqual(['s1'])
     expect(result.retryMessages).toEqual([])
 
@@ -336,7 +291,7 @@ describe('refreshUsage reported to Stigg', () => {
     const { org } = await seedOrganization()
     const jobId = await orgRefreshJob(org.id)
     const fetchSpy = stiggAnswers(stiggOk)
-    const result = await run([{ id: 's2', body: { jobId, type: 'refreshUsage' } }], withStigg)
+    const result = await runBatch([{ id: 's2', body: { jobId, type: 'refreshUsage' } }], withStigg)
     expect(result.explicitAcks).toEqual(['s2'])
     expect(fetchSpy).toHaveBeenCalledTimes(1)
     expect(stiggCall(fetchSpy).body.variables.input.usages).toEqual([
@@ -371,7 +326,7 @@ describe('refreshUsage reported to Stigg', () => {
       const jobId = await orgRefreshJob(org.id)
       const fetchSpy = stiggAnswers(answer)
 
-      const result = await run([{ id: 'e1', body: { jobId, type: 'refreshUsage' } }], withStigg)
+      const result = await runBatch([{ id: 'e1', body: { jobId, type: 'refreshUsage' } }], withStigg)
       expect(result.explicitAcks).toEqual(['e1'])
       expect(result.retryMessages).toEqual([])
       expect(fetchSpy).toHaveBeenCalledTimes(1)
@@ -390,9 +345,9 @@ describe('refreshUsage reported to Stigg', () => {
       // The next refresh, once Stigg answers again, sends the same values.
       fetchSpy.mockImplementation(async () => stiggOk())
       const again = await orgRefreshJob(org.id)
-      expect((await run([{ id: 'e2', body: { jobId: again, type: 'refreshUsage' } }], withStigg)).explicitAcks).toEqual(
-        ['e2'],
-      )
+      expect(
+        (await runBatch([{ id: 'e2', body: { jobId: again, type: 'refreshUsage' } }], withStigg)).explicitAcks,
+      ).toEqual(['e2'])
       expect(await jobRow(again)).toMatchObject({ status: 'succeeded', result: { billing: { failures: [] } } })
       expect(stiggCall(fetchSpy, 1).body.variables.input.usages).toEqual(
         stiggCall(fetchSpy, 0).body.variables.input.usages,
@@ -405,7 +360,7 @@ describe('refreshUsage reported to Stigg', () => {
     const jobId = await orgRefreshJob(org.id)
     await db.delete(organizations).where(eq(organizations.id, org.id))
     const fetchSpy = vi.spyOn(globalThis, 'fetch')
-    const result = await run([{ id: 'gone', body: { jobId, type: 'refreshUsage' } }], withStigg)
+    const result = await runBatch([{ id: 'gone', body: { jobId, type: 'refreshUsage' } }], withStigg)
     expect(result.explicitAcks).toEqual(['gone'])
     expect(fetchSpy).not.toHaveBeenCalled()
     const job = await jobRow(jobId)
@@ -437,7 +392,7 @@ describe('the nightly refresh of every organization', () => {
     // The first page, delivered here: it stores where to go on and sends a follow-up message.
     const startedAt = new Date()
     const send = vi.spyOn(env.JOBS, 'send')
-    const first = await run([{ id: 'n1', body: { jobId: job.id, type: 'refreshUsage' } }])
+    const first = await runBatch([{ id: 'n1', body: { jobId: job.id, type: 'refreshUsage' } }])
     expect(first.explicitAcks).toEqual(['n1'])
     expect(send).toHaveBeenCalledWith({ jobId: job.id, type: 'refreshUsage' })
     const afterFirst = await jobRow(job.id)
@@ -457,7 +412,7 @@ describe('the nightly refresh of every organization', () => {
     expect(countedSoFar.map((r) => r.id).sort((a, b) => a - b)).toEqual(orgIds.slice(0, ORGANIZATIONS_PER_PAGE))
 
     // The real queue goes on with the follow-up messages.
-    const done = await finished(job.id)
+    const done = await finishedJob(job.id)
     // A page shorter than a full one ends the job: a page count that divides evenly costs an empty last page.
     const pages = Math.floor(total / ORGANIZATIONS_PER_PAGE) + 1
     expect(done).toMatchObject({ status: 'succeeded', attempts: 1, error: null, progress: null })

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { logins } from '../../src/db/schema'
 import { api, db, nextIp, post, STRONG_PASSWORD, seedApiToken, seedSignedIn, seedUser, signIn } from '../support'
+import { expectErrors, JSON_API } from '../support/jsonapi'
 
 /** /account_sessions: one's own sessions, and an ADMIN's workspace, listed and ended. */
 
@@ -18,26 +19,6 @@ type Collection = {
   included?: Resource[]
   meta: Record<string, unknown>
   links: Record<string, string>
-}
-type ErrorObject = { status: string; code: string; title: string; detail: string; source: Record<string, string> }
-
-const J = 'application/vnd.api+json'
-
-const expectErrors = async (res: Response, status: number, code?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toBe(J)
-  const { errors } = await res.json<{ errors: ErrorObject[] }>()
-  expect(errors.length).toBeGreaterThan(0)
-  for (const e of errors)
-    expect(e).toEqual({
-      status: String(status),
-      code: code ?? expect.any(String),
-      title: expect.any(String),
-      detail: expect.any(String),
-      source: expect.any(Object),
-    })
-  return errors
 }
 
 /** A real sign-in from an address and a browser: the session's headers and its id. */
@@ -56,7 +37,7 @@ const signInFrom = async (email: string, ip: string, userAgent: string) => {
 const sessions = async (headers: Headers, query = '') => {
   const res = await api(`/account_sessions${query}`, { headers })
   expect(res.status, `${query}: ${await res.clone().text()}`).toBe(200)
-  expect(res.headers.get('content-type')).toBe(J)
+  expect(res.headers.get('content-type')).toBe(JSON_API)
   return res.json<Collection>()
 }
 const end = (headers: Headers, id: string) => api(`/account_sessions/${id}`, { method: 'DELETE', headers })
@@ -229,7 +210,7 @@ describe('disabling an account', () => {
     const { headers, ann, annPhone } = await seedWorkspace()
     const res = await api(`/accounts/${ann.publicId}`, {
       method: 'PATCH',
-      headers: { ...headers, 'Content-Type': J },
+      headers: { ...headers, 'Content-Type': JSON_API },
       body: JSON.stringify({ data: { type: 'iam:accounts', attributes: { enabled: false } } }),
     })
     expect(res.status, await res.clone().text()).toBe(200)

@@ -16,6 +16,8 @@ import {
   seedUser,
   signIn,
 } from '../support'
+import { expectErrors, JSON_API, send } from '../support/jsonapi'
+import { mailsTo, tokenIn } from '../support/outbox'
 
 /**
  * /accounts as a user and as an attacker: one account read, created (a pending account and its
@@ -25,16 +27,7 @@ import {
 type Headers = Record<string, string>
 type Account = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Account; meta?: Record<string, unknown> }
-type ErrorObject = {
-  status: string
-  code: string
-  title: string
-  detail: string
-  source: { pointer?: string; parameter?: string; header?: string }
-}
-type Mail = { to: string; subject: string; text: string }
 
-const J = 'application/vnd.api+json'
 const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const DAY = 24 * 60 * 60 * 1000
 const ALL = (role: string) => ({ API: role, AGENTIC: role, ENDPOINT: role, DAST: role })
@@ -45,14 +38,6 @@ afterEach(() => {
 
 const rootIn = (workspaceId: number): Headers => ({ ...ROOT, account: String(workspaceId) })
 const freshEmail = () => `acct-${newPublicId().toLowerCase()}@example.com`
-
-/** A request with a JSON:API body. */
-const send = (method: string, path: string, headers: Headers, body?: unknown, type = J) =>
-  api(path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'Content-Type': type }), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
 
 const doc = (attributes: Record<string, unknown>, type = 'iam:accounts') => ({ data: { type, attributes } })
 const create = (headers: Headers, attributes: Record<string, unknown>) =>
@@ -67,42 +52,6 @@ const created = async (headers: Headers, attributes: Record<string, unknown>) =>
   const res = await create(headers, attributes)
   expect(res.status, await res.clone().text()).toBe(201)
   return (await res.json<Doc>()).data
-}
-
-/** An error answer: its status, the JSON:API media type, and error objects in the full shape. */
-const expectErrors = async (res: Response, status: number, code?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toBe(J)
-  const { errors } = await res.json<{ errors: ErrorObject[] }>()
-  expect(errors.length).toBeGreaterThan(0)
-  for (const e of errors)
-    expect(e).toEqual({
-      status: String(status),
-      code: code ?? expect.any(String),
-      title: expect.any(String),
-      detail: expect.any(String),
-      source: expect.any(Object),
-    })
-  return errors
-}
-
-/** The outbox's emails to an address (newest first), once `count` have been delivered. */
-const mailsTo = (address: string, count = 1) =>
-  vi.waitFor(
-    async () => {
-      const res = await api(`/dev/outbox?to=${encodeURIComponent(address)}`, { headers: ROOT })
-      expect(res.status).toBe(200)
-      const { items } = await res.json<{ items: Mail[] }>()
-      expect(items).toHaveLength(count)
-      return items
-    },
-    { timeout: 5000, interval: 50 },
-  )
-const tokenIn = (mail: Mail) => {
-  const token = /[?&]token=([\w-]+)/.exec(mail.text)?.[1]
-  expect(token, mail.text).toBeTruthy()
-  return token as string
 }
 
 const login = (email: string, password: string) =>
@@ -136,7 +85,7 @@ describe('GET /accounts/{id}', () => {
     const ann = await seedUser(workspace.id, 'DEVELOPER', { name: 'Ann', scopeRoles: { API: 'DEVELOPER' } })
     const res = await show(headers, ann.publicId)
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toBe(J)
+    expect(res.headers.get('content-type')).toBe(JSON_API)
     const { data } = await res.json<Doc>()
     expect(data).toEqual({
       type: 'iam:accounts',
@@ -233,7 +182,7 @@ describe('POST /accounts', () => {
     const before = Date.now()
     const res = await create(headers, { email, name: 'Bob', role_name: 'DEVELOPER' })
     expect(res.status, await res.clone().text()).toBe(201)
-    expect(res.headers.get('content-type')).toBe(J)
+    expect(res.headers.get('content-type')).toBe(JSON_API)
     const { data } = await res.json<Doc>()
     expect(data).toMatchObject({
       type: 'iam:accounts',
@@ -401,7 +350,7 @@ describe('PATCH /accounts/{token}/join', () => {
     const { headers, email, account, token } = await pending()
     const res = await join(token)
     expect(res.status, await res.clone().text()).toBe(200)
-    expect(res.headers.get('content-type')).toBe(J)
+    expect(res.headers.get('content-type')).toBe(JSON_API)
     const body = await res.json<Doc>()
     expect(body.data).toMatchObject({
       type: 'iam:accounts',
@@ -551,7 +500,7 @@ describe('PATCH /accounts/{id}', () => {
       picture_url: 'https://cdn.example.com/me.png',
     })
     expect(res.status, await res.clone().text()).toBe(200)
-    expect(res.headers.get('content-type')).toBe(J)
+    expect(res.headers.get('content-type')).toBe(JSON_API)
     expect((await res.json<Doc>()).data.attributes).toMatchObject({
       name: 'Renamed',
       picture_url: 'https://cdn.example.com/me.png',

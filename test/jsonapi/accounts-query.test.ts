@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { users } from '../../src/db/schema'
 import { api, db, post, seedOrganization, seedSignedIn, seedUser, signIn } from '../support'
+import { type ErrorObject, JSON_API, send } from '../support/jsonapi'
 
 /**
  * The list query language of GET /accounts: every filter of the contract, sorts, sparse
@@ -13,9 +14,7 @@ import { api, db, post, seedOrganization, seedSignedIn, seedUser, signIn } from 
 type Headers = Record<string, string>
 type Account = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Account[]; meta: { count?: number; more?: boolean }; links: Record<string, string | undefined> }
-type ErrorObject = { status: string; code: string; title: string; detail: string; source: Record<string, string> }
 
-const J = 'application/vnd.api+json'
 const DOMAIN = `${newPublicId().toLowerCase()}.query.test`
 const at = (name: string) => `${name}@${DOMAIN}`
 
@@ -39,9 +38,6 @@ const outsider = await seedUser((await seedOrganization()).workspace.id, 'ADMIN'
   name: 'Ann Outsider',
   email: at('outsider'),
 })
-
-const send = (method: string, path: string, h: Headers, body: unknown) =>
-  api(path, { method, headers: { 'Content-Type': J, ...h }, body: JSON.stringify(body) })
 
 // Ann's picture and Dee's disabling go through the API.
 const PICTURE = 'https://cdn.example.com/ann.png'
@@ -72,7 +68,7 @@ const list = (query: string, h: Headers = headers) => api(`/accounts${query}`, {
 const docOf = async (query: string, h: Headers = headers) => {
   const res = await list(query, h)
   expect(res.status, `${query}: ${await res.clone().text()}`).toBe(200)
-  expect(res.headers.get('content-type')).toBe(J)
+  expect(res.headers.get('content-type')).toBe(JSON_API)
   return res.json<Doc>()
 }
 const ids = async (query: string, h: Headers = headers) => (await docOf(query, h)).data.map((r) => r.id)
@@ -84,7 +80,7 @@ const expectRefused = async (query: string, parameter: string, detail?: RegExp) 
   const res = await list(query)
   const text = await res.clone().text()
   expect(res.status, `${query}: ${text}`).toBe(400)
-  expect(res.headers.get('content-type')).toBe(J)
+  expect(res.headers.get('content-type')).toBe(JSON_API)
   const { errors } = await res.json<{ errors: ErrorObject[] }>()
   expect(errors[0]).toEqual({
     status: '400',

@@ -3,7 +3,8 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { auditEvents, organizations, workspaces } from '../../src/db/schema'
-import { api, db, seedSignedIn, seedUser, signIn } from '../support'
+import { db, seedSignedIn, seedUser, signIn } from '../support'
+import { expectErrors, JSON_API, send } from '../support/jsonapi'
 
 /** /organizations: root manages every organization, an organization's ADMIN their own; nobody sees another. */
 
@@ -11,36 +12,11 @@ type Headers = Record<string, string>
 type Org = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Org; meta?: Record<string, unknown> }
 type Collection = { data: Org[]; meta: Record<string, unknown>; links: Record<string, string | undefined> }
-type ErrorObject = { status: string; code: string; title: string; detail: string; source: Record<string, string> }
 
-const J = 'application/vnd.api+json'
 const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 
-const send = (method: string, path: string, headers: Headers, body?: unknown) =>
-  api(path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'Content-Type': J }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
 const doc = (attributes: Record<string, unknown>, type = 'iam:organizations') => ({ data: { type, attributes } })
 const shortName = () => `Org ${newPublicId().slice(0, 6)}`
-
-const expectErrors = async (res: Response, status: number, code?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toBe(J)
-  const { errors } = await res.json<{ errors: ErrorObject[] }>()
-  expect(errors.length).toBeGreaterThan(0)
-  for (const e of errors)
-    expect(e).toEqual({
-      status: String(status),
-      code: code ?? expect.any(String),
-      title: expect.any(String),
-      detail: expect.any(String),
-      source: expect.any(Object),
-    })
-  return errors
-}
 
 /** A new organization, made by root as an operator would: its document and first workspace id. */
 const createOrg = async (name = shortName()) => {
@@ -57,7 +33,7 @@ describe('POST /organizations', () => {
     const name = shortName()
     const res = await send('POST', '/organizations', ROOT, doc({ name }))
     expect(res.status, await res.clone().text()).toBe(201)
-    expect(res.headers.get('content-type')).toBe(J)
+    expect(res.headers.get('content-type')).toBe(JSON_API)
     const body = await res.json<Doc>()
     expect(body.data).toEqual({
       type: 'iam:organizations',
@@ -191,7 +167,7 @@ describe('PATCH /organizations/{id}', () => {
     const { org, headers } = await seedSignedIn('ADMIN')
     const res = await send('PATCH', `/organizations/${org.publicId}`, headers, doc({ name: 'Renamed Inc' }))
     expect(res.status, await res.clone().text()).toBe(200)
-    expect(res.headers.get('content-type')).toBe(J)
+    expect(res.headers.get('content-type')).toBe(JSON_API)
     expect((await res.json<Doc>()).data.attributes.name).toBe('Renamed Inc')
     const byRoot = await send('PATCH', `/organizations/${org.publicId}`, ROOT, doc({ name: 'Root Renamed' }))
     expect(byRoot.status).toBe(200)

@@ -4,14 +4,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { newPublicId, sha256 } from '../../src/auth/crypto'
 import { jobs, logins, passwordResets } from '../../src/db/schema'
 import { api, db, nextIp, post, type SeededUser, STRONG_PASSWORD, seedSignedIn, seedUser } from '../support'
+import { expectErrors, JSON_API } from '../support/jsonapi'
+import { mailsTo, tokenIn } from '../support/outbox'
 
 /** /account/passwords: reset by emailed token (1 hour, single use), and change with the current password. */
 
 type Headers = Record<string, string>
-type ErrorObject = { status: string; code: string; title: string; detail: string; source: Record<string, string> }
-type Mail = { to: string; subject: string; text: string }
 
-const J = 'application/vnd.api+json'
 const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const HOUR = 60 * 60 * 1000
 const NEW_PASSWORD = 'Brand-New-Pass-7'
@@ -19,23 +18,6 @@ const NEW_PASSWORD = 'Brand-New-Pass-7'
 afterEach(() => {
   vi.useRealTimers()
 })
-
-const expectErrors = async (res: Response, status: number, code?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toBe(J)
-  const { errors } = await res.json<{ errors: ErrorObject[] }>()
-  expect(errors.length).toBeGreaterThan(0)
-  for (const e of errors)
-    expect(e).toEqual({
-      status: String(status),
-      code: code ?? expect.any(String),
-      title: expect.any(String),
-      detail: expect.any(String),
-      source: expect.any(Object),
-    })
-  return errors
-}
 
 const requestReset = (email: string, ip = nextIp(), type = 'application/json') =>
   api('/account/passwords/request_reset', {
@@ -47,7 +29,7 @@ const reset = (token: string, password: string) => post('/account/passwords/rese
 const tokenValid = async (token: string) => {
   const res = await api(`/account/passwords/token_valid?token=${encodeURIComponent(token)}`)
   expect(res.status).toBe(200)
-  expect(res.headers.get('content-type')).toBe(J)
+  expect(res.headers.get('content-type')).toBe(JSON_API)
   const body = await res.json<{ data: { valid: boolean } }>()
   expect(Object.keys(body)).toEqual(['data'])
   return body.data.valid
@@ -63,21 +45,6 @@ const session = async (user: SeededUser, password = STRONG_PASSWORD): Promise<He
 }
 const acts = async (headers: Headers) => (await api('/me', { headers })).status
 
-const mailsTo = (address: string, count = 1) =>
-  vi.waitFor(
-    async () => {
-      const res = await api(`/dev/outbox?to=${encodeURIComponent(address)}`, { headers: ROOT })
-      const { items } = await res.json<{ items: Mail[] }>()
-      expect(items).toHaveLength(count)
-      return items
-    },
-    { timeout: 5000, interval: 50 },
-  )
-const tokenIn = (mail: Mail) => {
-  const token = /[?&]token=([\w-]+)/.exec(mail.text)?.[1]
-  expect(token, mail.text).toBeTruthy()
-  return token as string
-}
 /** Asks for a reset link for the user and answers the token it carries. */
 const resetToken = async (user: SeededUser, mailsBefore = 0) => {
   expect((await requestReset(user.email)).status).toBe(204)
@@ -93,7 +60,7 @@ const person = async () => seedUser(workspace.id, 'MEMBER', { password: STRONG_P
 describe('POST /account/passwords/request_reset', () => {
   it('answers 204 with no body and emails a link with token= to a real account', async () => {
     const ann = await person()
-    const res = await requestReset(ann.email, nextIp(), J)
+    const res = await requestReset(ann.email, nextIp(), JSON_API)
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')
     const [mail] = await mailsTo(ann.email)
@@ -104,7 +71,7 @@ describe('POST /account/passwords/request_reset', () => {
     const dee = await person()
     const disabled = await api(`/accounts/${dee.publicId}`, {
       method: 'PATCH',
-      headers: { ...adminHeaders, 'Content-Type': J },
+      headers: { ...adminHeaders, 'Content-Type': JSON_API },
       body: JSON.stringify({ data: { type: 'iam:accounts', attributes: { enabled: false } } }),
     })
     expect(disabled.status).toBe(200)

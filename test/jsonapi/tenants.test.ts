@@ -1,9 +1,11 @@
 import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { logins, memberships, users } from '../../src/db/schema'
 import { api, db, expectRpcError, nextIp, post, STRONG_PASSWORD } from '../support'
+import { send } from '../support/jsonapi'
+import { mailsTo, tokenIn } from '../support/outbox'
 
 /**
  * Two customers side by side, onboarded by an operator without touching the database: root
@@ -16,33 +18,14 @@ type Headers = Record<string, string>
 type Resource = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Resource; meta?: Record<string, unknown> }
 type Collection = { data: Resource[]; included?: Resource[]; meta: { count?: number } }
-type Mail = { to: string; text: string }
 
-const J = 'application/vnd.api+json'
 const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 
-const send = (method: string, path: string, headers: Headers, body?: unknown) =>
-  api(path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'Content-Type': J }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
 const ok = async <T>(res: Response, status = 200): Promise<T> => {
   const text = await res.clone().text()
   expect(res.status, text).toBe(status)
   return (text ? res.json() : undefined) as Promise<T>
 }
-const mailTo = (address: string) =>
-  vi.waitFor(
-    async () => {
-      const res = await api(`/dev/outbox?to=${encodeURIComponent(address)}`, { headers: ROOT })
-      const { items } = await res.json<{ items: Mail[] }>()
-      expect(items).toHaveLength(1)
-      return items[0] as Mail
-    },
-    { timeout: 5000, interval: 50 },
-  )
-const tokenIn = (mail: Mail) => /[?&]token=([\w-]+)/.exec(mail.text)?.[1] as string
 const signInAs = async (email: string, password = STRONG_PASSWORD): Promise<Headers> => {
   const body = await ok<{ token: string }>(
     await post('/auth/login', { email, password }, { 'CF-Connecting-IP': nextIp(), 'User-Agent': `ua-${email}` }),
@@ -69,7 +52,7 @@ const onboard = async (label: string, adminJoinsWithPassword: boolean) => {
     await send('POST', '/accounts', { ...ROOT, account: String(workspaceId) }, account(adminEmail, 'Admin', 'ADMIN')),
     201,
   )
-  const adminToken = tokenIn(await mailTo(adminEmail))
+  const adminToken = tokenIn((await mailsTo(adminEmail))[0]!)
   if (adminJoinsWithPassword) {
     await ok(await send('PATCH', `/accounts/${adminToken}/join`, {}, { password: STRONG_PASSWORD }))
   } else {
@@ -86,7 +69,12 @@ const onboard = async (label: string, adminJoinsWithPassword: boolean) => {
   const memberEmail = `member@${domain}`
   const member = await ok<Doc>(await send('POST', '/accounts', admin, account(memberEmail, 'Member', 'MEMBER')), 201)
   await ok(
-    await send('PATCH', `/accounts/${tokenIn(await mailTo(memberEmail))}/join`, {}, { password: STRONG_PASSWORD }),
+    await send(
+      'PATCH',
+      `/accounts/${tokenIn((await mailsTo(memberEmail))[0]!)}/join`,
+      {},
+      { password: STRONG_PASSWORD },
+    ),
   )
   const memberHeaders = await signInAs(memberEmail)
 

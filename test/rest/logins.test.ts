@@ -17,11 +17,11 @@ import {
   seedSignedIn,
   signIn,
 } from '../support'
+import { problemOf } from '../support/rest'
 
 /** /me/logins and /me/trusted-devices: the caller's sessions and the devices that skip the second factor. */
 
 type Headers = Record<string, string>
-type Problem = { status: number; code: string; message: string; errors?: { pointer?: string; parameter?: string }[] }
 type Login = {
   id: string
   deviceId: string
@@ -61,11 +61,7 @@ const bearer = (token: string): Headers => ({ Authorization: `Bearer ${token}` }
 const del = (path: string, headers: Headers) => api(path, { method: 'DELETE', headers })
 
 const expectProblem = async (res: Response, status: number, code: string, parameter?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toContain('application/problem+json')
-  const problem = await res.json<Problem>()
-  expect(problem).toMatchObject({ status, code })
+  const problem = await problemOf(res, status, code)
   if (parameter) expect(problem.errors).toContainEqual(expect.objectContaining({ parameter }))
   return problem
 }

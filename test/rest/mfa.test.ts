@@ -17,6 +17,7 @@ import {
   seedUser,
   signIn,
 } from '../support'
+import { expectFieldNamed, type Problem, problemOf, send } from '../support/rest'
 
 /**
  * TOTP enrolment, sign-in with a second factor (codes, recovery codes, trusted devices), turning it
@@ -24,12 +25,6 @@ import {
  */
 
 type Headers = Record<string, string>
-type Problem = {
-  status: number
-  code: string
-  message: string
-  errors?: { detail: string; pointer?: string; parameter?: string }[]
-}
 type SignedIn = {
   token: string
   expiresAt: string
@@ -44,21 +39,10 @@ const STEP_MS = 30_000
 
 const bearer = (token: string): Headers => ({ Authorization: `Bearer ${token}` })
 const rootIn = (workspaceId: number): Headers => ({ ...ROOT, account: String(workspaceId) })
-const send = (method: string, path: string, body: unknown, headers: Headers = {}) =>
-  api(path, { method, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) })
 
 const expectProblem = async (res: Response, status: number, code: string, field?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toContain('application/problem+json')
-  const problem = await res.json<Problem>()
-  expect(problem).toMatchObject({ status, code })
-  if (field) {
-    const located = (problem.errors ?? []).some(
-      (e) => e.pointer === `#/${field}` || e.parameter === field || e.detail.includes(field),
-    )
-    expect(located || problem.message.includes(field), `${field} named in ${text}`).toBe(true)
-  }
+  const problem = await problemOf(res, status, code)
+  if (field) expectFieldNamed(problem, field)
   return problem
 }
 
@@ -235,7 +219,7 @@ describe('TOTP enrolment', () => {
   it('answers 401 without credentials, 403 for root, service accounts and API keys', async () => {
     await expectProblem(await post('/me/mfa/totp', {}), 401, 'UNAUTHENTICATED')
     await expectProblem(await post('/me/mfa/totp/verify', { code: '123456' }), 401, 'UNAUTHENTICATED')
-    await expectProblem(await send('DELETE', '/me/mfa/totp', { code: '123456' }), 401, 'UNAUTHENTICATED')
+    await expectProblem(await send('DELETE', '/me/mfa/totp', {}, { code: '123456' }), 401, 'UNAUTHENTICATED')
     await expectProblem(await post('/me/mfa/totp', {}, ROOT), 403, 'FORBIDDEN')
     const { workspace, user } = await seedSignedIn('ADMIN')
     const { headers: key } = await seedApiToken(workspace.id, { userId: user.id })
@@ -440,7 +424,7 @@ describe('trusted devices', () => {
   it('are forgotten when the user turns TOTP off: after enrolling again the old device is asked again', async () => {
     const { user, headers, secret, recoveryCodes } = await seedWithTotp()
     const deviceToken = await trustDevice(user, recoveryCodes[0]!)
-    expect((await send('DELETE', '/me/mfa/totp', { code: await nextCode(secret) }, headers)).status).toBe(204)
+    expect((await send('DELETE', '/me/mfa/totp', headers, { code: await nextCode(secret) })).status).toBe(204)
     expect((await rowsOf(user.id)).devices).toEqual([])
     await enrol(headers)
     await challenge(user, { deviceToken })
@@ -451,23 +435,23 @@ describe('DELETE /me/mfa/totp', () => {
   it('turns the second factor off with a current code (204): secret, recovery codes and devices go', async () => {
     const { user, headers, secret, recoveryCodes } = await seedWithTotp()
     await trustDevice(user, recoveryCodes[0]!)
-    const res = await send('DELETE', '/me/mfa/totp', { code: await nextCode(secret) }, headers)
+    const res = await send('DELETE', '/me/mfa/totp', headers, { code: await nextCode(secret) })
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')
     const rows = await rowsOf(user.id)
     expect([rows.secrets, rows.codes, rows.devices]).toEqual([[], [], []])
     expect(await (await login(user)).json()).toHaveProperty('token')
     expect((await eventsOf('disableTotp', { targetId: user.publicId }))[0]).toMatchObject({ actorId: user.publicId })
-    await expectProblem(await send('DELETE', '/me/mfa/totp', { code: '123456' }, headers), 400, 'VALIDATION_FAILED')
+    await expectProblem(await send('DELETE', '/me/mfa/totp', headers, { code: '123456' }), 400, 'VALIDATION_FAILED')
   })
 
   it('refuses a wrong or replayed code, a recovery code and a missing code, and stays on', async () => {
     const { user, headers, secret, recoveryCodes } = await seedWithTotp()
     const used = await usedCode(secret)
     for (const body of [{ code: used }, { code: '000000' }, { code: recoveryCodes[0] }, {}])
-      expect((await send('DELETE', '/me/mfa/totp', body, headers)).status).toBe(400)
+      expect((await send('DELETE', '/me/mfa/totp', headers, body)).status).toBe(400)
     await expectProblem(
-      await send('DELETE', '/me/mfa/totp', { recoveryCode: recoveryCodes[0] }, headers),
+      await send('DELETE', '/me/mfa/totp', headers, { recoveryCode: recoveryCodes[0] }),
       400,
       'VALIDATION_FAILED',
       'recoveryCode',

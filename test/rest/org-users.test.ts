@@ -31,16 +31,11 @@ import {
   seedUser,
   signIn,
 } from '../support'
+import { expectFieldNamed, type Problem, problemOf, send } from '../support/rest'
 
 /** /org/users: the organization's people, their passwords (changed or reset), as admins, members and outsiders. */
 
 type Headers = Record<string, string>
-type Problem = {
-  status: number
-  code: string
-  message: string
-  errors?: { detail: string; pointer?: string; parameter?: string }[]
-}
 type User = {
   id: string
   email: string
@@ -74,16 +69,10 @@ const rootIn = (workspaceId: number): Headers => ({
   account: String(workspaceId),
 })
 const bearer = (token: string): Headers => ({ Authorization: `Bearer ${token}` })
-const send = (method: string, path: string, body: unknown, headers: Headers = {}) =>
-  api(path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  })
 const del = (path: string, headers: Headers) => api(path, { method: 'DELETE', headers })
-const patch = (id: string, body: unknown, headers: Headers) => send('PATCH', `/org/users/${id}`, body, headers)
+const patch = (id: string, body: unknown, headers: Headers) => send('PATCH', `/org/users/${id}`, headers, body)
 const changePassword = (id: string, body: unknown, headers: Headers, ip = nextIp()) =>
-  send('POST', `/org/users/${id}/password`, body, { ...headers, 'CF-Connecting-IP': ip })
+  send('POST', `/org/users/${id}/password`, { ...headers, 'CF-Connecting-IP': ip }, body)
 const resetPassword = (id: string, headers: Headers) => post(`/org/users/${id}/password/reset`, {}, headers)
 const login = (email: string, password = STRONG_PASSWORD) =>
   post('/auth/login', { email, password }, { 'CF-Connecting-IP': nextIp() })
@@ -92,17 +81,9 @@ const login = (email: string, password = STRONG_PASSWORD) =>
 const freshEmail = (label = 'person') => `${label}-${newPublicId().toLowerCase()}@example.com`
 
 const expectProblem = async (res: Response, status: number, code: string, field?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toContain('application/problem+json')
-  const problem = await res.json<Problem>()
-  expect(problem).toMatchObject({ status, code, detail: problem.message })
-  if (field) {
-    const located = (problem.errors ?? []).some(
-      (e) => e.pointer === `#/${field}` || e.parameter === field || e.detail.includes(field),
-    )
-    expect(located || problem.message.includes(field), `${field} named in ${text}`).toBe(true)
-  }
+  const problem = await problemOf(res, status, code)
+  expect(problem.detail).toBe(problem.message)
+  if (field) expectFieldNamed(problem, field)
   return problem
 }
 
@@ -772,7 +753,7 @@ describe('POST /org/users/{user}/password/reset', () => {
     expect((await api('/me', { headers })).status).toBe(200)
 
     const restricted: [string, () => Promise<Response>][] = [
-      ['PATCH /me', () => send('PATCH', '/me', { displayName: 'x' }, headers)],
+      ['PATCH /me', () => send('PATCH', '/me', headers, { displayName: 'x' })],
       ['POST /api/getTeamData', () => post('/api/getTeamData', {}, headers)],
       ['GET /org/users', () => api('/org/users', { headers })],
       ['GET /org/users/{self}', () => api(`/org/users/${person.publicId}`, { headers })],
@@ -803,7 +784,7 @@ describe('POST /org/users/{user}/password/reset', () => {
       ['GET /org/users', () => api('/org/users', { headers })],
       ['POST /api/getTeamData', () => post('/api/getTeamData', {}, headers)],
       ['GET /accounts', () => api('/accounts', { headers })],
-      ['PATCH /me', () => send('PATCH', '/me', { displayName: 'Free' }, headers)],
+      ['PATCH /me', () => send('PATCH', '/me', headers, { displayName: 'Free' })],
     ] as const)
       expect((await call()).status, name).toBe(200)
     const fresh = await sessionFor(person.email, next)

@@ -1,17 +1,17 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import worker from '../../src'
 import { newPublicId } from '../../src/auth/crypto'
 import { auditEvents, memberships, serviceAccounts } from '../../src/db/schema'
 import { api, BASE, db, post, seedApiToken, seedOrganization, seedSignedIn } from '../support'
+import { type Mail, mailsTo } from '../support/outbox'
+import { problemOf } from '../support/rest'
 
 /** GET /dev/outbox: the development outbox, for the root token only, and only where EMAIL_OUTBOX is on. */
 
 type Headers = Record<string, string>
-type Mail = { to: string; subject: string; text: string; html: string; createdAt: string }
-type Problem = { status: number; code: string; message: string; errors?: { detail: string; parameter?: string }[] }
 
 const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -19,34 +19,12 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const outbox = (query = '', headers: Headers = ROOT) => api(`/dev/outbox${query}`, { headers })
 const to = (address: string) => `?to=${encodeURIComponent(address)}`
 
-/** The outbox's items for an address, once the queue consumer has delivered `count` of them. */
-const delivered = (address: string, count = 1) =>
-  vi.waitFor(
-    async () => {
-      const res = await outbox(to(address))
-      expect(res.status).toBe(200)
-      const { items } = await res.json<{ items: Mail[] }>()
-      expect(items).toHaveLength(count)
-      return items
-    },
-    { timeout: 5000, interval: 50 },
-  )
-
 /** The worker with a different environment, as a deployment without the outbox would run it. */
 const withEnv = async (path: string, overrides: Partial<Env>, headers: Headers = {}) => {
   const ctx = createExecutionContext()
   const res = await worker.fetch(new Request(`${BASE}${path}`, { headers }), { ...env, ...overrides } as Env, ctx)
   await waitOnExecutionContext(ctx)
   return res
-}
-
-const expectProblem = async (res: Response, status: number, code: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toContain('application/problem+json')
-  const problem = await res.json<Problem>()
-  expect(problem).toMatchObject({ status, code })
-  return problem
 }
 
 /** A fresh invitee address in the seeded admin's domain. */
@@ -61,7 +39,7 @@ describe('GET /dev/outbox', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const email = invitee()
     await invite(headers, email, 'Ivy')
-    const [mail] = await delivered(email)
+    const [mail] = await mailsTo(email)
     expect(Object.keys(mail!).sort()).toEqual(['createdAt', 'html', 'subject', 'text', 'to'])
     expect(mail).toMatchObject({ to: email, subject: expect.stringContaining('invited') })
     expect(mail!.createdAt).toMatch(ISO)
@@ -74,9 +52,9 @@ describe('GET /dev/outbox', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const email = invitee()
     await invite(headers, email, 'First')
-    await delivered(email, 1)
+    await mailsTo(email, 1)
     await invite(headers, email, 'Second')
-    const items = await delivered(email, 2)
+    const items = await mailsTo(email, 2)
     expect(items.map((m) => /Hello (\w+),/.exec(m.text)?.[1])).toEqual(['Second', 'First'])
     expect(new Date(items[0]!.createdAt).getTime()).toBeGreaterThanOrEqual(new Date(items[1]!.createdAt).getTime())
   })
@@ -85,7 +63,7 @@ describe('GET /dev/outbox', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const email = invitee()
     await invite(headers, email)
-    await delivered(email)
+    await mailsTo(email)
     const upper = await (await outbox(to(` ${email.toUpperCase()} `))).json<{ items: Mail[] }>()
     expect(upper.items.map((m) => m.to)).toEqual([email])
     expect(await (await outbox(to(invitee()))).json()).toEqual({ items: [] })
@@ -100,27 +78,27 @@ describe('GET /dev/outbox', () => {
     const { headers } = await seedSignedIn('ADMIN')
     const email = invitee()
     await invite(headers, email, '<img src=x onerror=alert(1)>')
-    const [mail] = await delivered(email)
+    const [mail] = await mailsTo(email)
     expect(mail!.html).not.toContain('<img')
     expect(mail!.html).toContain('&lt;img src=x onerror=alert(1)&gt;')
   })
 
   it('refuses a `to` longer than an address can be with 400 on the parameter', async () => {
-    const problem = await expectProblem(await outbox(to(`${'a'.repeat(320)}@example.com`)), 400, 'VALIDATION_FAILED')
+    const problem = await problemOf(await outbox(to(`${'a'.repeat(320)}@example.com`)), 400, 'VALIDATION_FAILED')
     expect(problem.errors).toContainEqual(expect.objectContaining({ parameter: 'to' }))
   })
 
   it('answers 401 without credentials and 403 to every identity but root, and audits the refusal', async () => {
-    await expectProblem(await outbox('', {}), 401, 'UNAUTHENTICATED')
-    await expectProblem(
+    await problemOf(await outbox('', {}), 401, 'UNAUTHENTICATED')
+    await problemOf(
       await outbox('', { Authorization: 'Bearer not-the-root-token-but-long-enough-1234' }),
       401,
       'UNAUTHENTICATED',
     )
     const { workspace, user, headers } = await seedSignedIn('ADMIN')
-    await expectProblem(await outbox(to(user.email), headers), 403, 'FORBIDDEN')
+    await problemOf(await outbox(to(user.email), headers), 403, 'FORBIDDEN')
     const { headers: key } = await seedApiToken(workspace.id, { userId: user.id })
-    await expectProblem(await outbox('', key), 403, 'FORBIDDEN')
+    await problemOf(await outbox('', key), 403, 'FORBIDDEN')
     const { org, workspace: ws } = await seedOrganization()
     const [bot] = await db
       .insert(serviceAccounts)
@@ -128,7 +106,7 @@ describe('GET /dev/outbox', () => {
       .returning()
     await db.insert(memberships).values({ workspaceId: ws.id, serviceAccountId: bot!.id, role: 'ADMIN' })
     const { headers: botKey } = await seedApiToken(ws.id, { serviceAccountId: bot!.id })
-    await expectProblem(await outbox('', botKey), 403, 'FORBIDDEN')
+    await problemOf(await outbox('', botKey), 403, 'FORBIDDEN')
     const denied = await db
       .select()
       .from(auditEvents)
@@ -141,7 +119,7 @@ describe('GET /dev/outbox', () => {
     for (const value of ['false', '', 'TRUE', '1', undefined]) {
       for (const h of [ROOT, headers, {}]) {
         const res = await withEnv('/dev/outbox', { EMAIL_OUTBOX: value as string }, h)
-        const problem = await expectProblem(res, 404, 'NOT_FOUND')
+        const problem = await problemOf(res, 404, 'NOT_FOUND')
         expect(problem.message).toBe('No route for GET /dev/outbox')
         expect(JSON.stringify(problem)).not.toContain('@')
       }

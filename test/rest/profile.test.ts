@@ -15,37 +15,21 @@ import {
   seedUser,
   signIn,
 } from '../support'
+import type { Mail } from '../support/outbox'
+import { problemOf, send } from '../support/rest'
 
 /** GET/PATCH /me, /me/emails and the verification link of GET /auth/verify-email, as a user and as an attacker. */
 
 type Headers = Record<string, string>
-type Problem = {
-  type: string
-  title: string
-  status: number
-  detail: string
-  instance: string
-  code: string
-  message: string
-  requestId?: string
-  errors?: { detail: string; pointer?: string; parameter?: string }[]
-}
 type UserBody = Record<string, string>
 type Address = { userId: string; email: string; verifiedAt?: string; createdAt: string; updatedAt: string }
 type Page<T> = { items: T[]; marker?: string }
-type Mail = { to: string; subject: string; text: string; html: string; createdAt: string }
 
 const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
-const send = (method: string, path: string, body: unknown, headers: Headers = {}) =>
-  api(path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  })
-const patchMe = (body: unknown, headers: Headers) => send('PATCH', '/me', body, headers)
-const addEmail = (email: unknown, headers: Headers) => send('POST', '/me/emails', { email }, headers)
+const patchMe = (body: unknown, headers: Headers) => send('PATCH', '/me', headers, body)
+const addEmail = (email: unknown, headers: Headers) => send('POST', '/me/emails', headers, { email })
 const login = (email: string, password = STRONG_PASSWORD) =>
   post('/auth/login', { email, password }, { 'CF-Connecting-IP': nextIp() })
 
@@ -54,16 +38,13 @@ const fresh = (label = 'addr') => `${label}-${newPublicId().toLowerCase()}@examp
 
 /** Asserts an RFC 9457 problem with LakeSail's `message`; `field`, when given, must be named. */
 const expectProblem = async (res: Response, status: number, code: string, field?: string) => {
-  const text = await res.clone().text()
-  expect(res.status, text).toBe(status)
-  expect(res.headers.get('content-type')).toContain('application/problem+json')
-  const problem = await res.json<Problem>()
-  expect(problem).toMatchObject({ status, code, detail: problem.message, type: expect.stringMatching(/^urn:/) })
+  const problem = await problemOf(res, status, code)
+  expect(problem).toMatchObject({ detail: problem.message, type: expect.stringMatching(/^urn:/) })
   expect(problem.instance).toMatch(/^\//)
   expect(problem.message.length).toBeGreaterThan(0)
   if (field) {
     const located = (problem.errors ?? []).some((e) => e.pointer === `#/${field}` || e.parameter === field)
-    expect(located || problem.message.includes(field), `${field} named in ${text}`).toBe(true)
+    expect(located || problem.message.includes(field), `${field} named in ${JSON.stringify(problem)}`).toBe(true)
   }
   return problem
 }
@@ -543,13 +524,13 @@ describe('POST /me/emails', () => {
 
   it('refuses a missing, malformed or extra field with 400 naming it', async () => {
     const { user, headers } = await seedSignedIn('MEMBER')
-    await expectProblem(await send('POST', '/me/emails', {}, headers), 400, 'VALIDATION_FAILED', 'email')
+    await expectProblem(await send('POST', '/me/emails', headers, {}), 400, 'VALIDATION_FAILED', 'email')
     await expectProblem(await addEmail(7, headers), 400, 'VALIDATION_FAILED', 'email')
     for (const email of ['not-an-address', 'a@b', 'x@example.net\r\nBcc: y@example.net'])
       await expectProblem(await addEmail(email, headers), 400, 'VALIDATION_FAILED', 'email')
     await expectProblem(await addEmail(`${'a'.repeat(320)}@example.net`, headers), 400, 'VALIDATION_FAILED', 'email')
     await expectProblem(
-      await send('POST', '/me/emails', { email: fresh(), verifiedAt: new Date().toISOString() }, headers),
+      await send('POST', '/me/emails', headers, { email: fresh(), verifiedAt: new Date().toISOString() }),
       400,
       'VALIDATION_FAILED',
       'verifiedAt',

@@ -5,7 +5,8 @@ import { sha256 } from '../../src/auth/crypto'
 import { apiTokens, auditEvents, memberships, serviceAccounts } from '../../src/db/schema'
 import type { PrincipalCopy } from '../../src/domain/principals'
 import { allScopes } from '../../src/domain/roles'
-import { api, db, post, seedCustomRole, seedSignedIn, seedUser, signIn } from '../support'
+import { api, db, post, seedCustomRole, seedUser, signIn } from '../support'
+import { expectPaging, expectProblem, seedAdminAndMember, send } from '../support/rest'
 
 type Headers = Record<string, string>
 type Account = {
@@ -18,25 +19,8 @@ type Account = {
   updatedBy?: string
 }
 type Key = { id: string; expiresAt?: string; createdAt: string; updatedAt: string }
-type Problem = { status: number; code: string; message: string; errors?: { pointer?: string; parameter?: string }[] }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-
-const send = (method: string, path: string, headers: Headers, body?: unknown) =>
-  api(path, {
-    method,
-    headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
-
-const expectProblem = async (res: Response, status: number, message?: RegExp) => {
-  expect(res.status).toBe(status)
-  expect(res.headers.get('content-type')).toContain('application/problem+json')
-  const problem = await res.json<Problem>()
-  expect(problem.status).toBe(status)
-  if (message) expect(problem.message).toMatch(message)
-  return problem
-}
 
 let serial = 0
 const createAccount = async (headers: Headers, body: Record<string, unknown> = {}) => {
@@ -63,62 +47,9 @@ const copyOf = async (key: string) => env.SESSIONS.get<PrincipalCopy>(`principal
 const asBearer = (key: string) => ({ Authorization: `Bearer ${key}` })
 const asApiKey = (key: string) => ({ 'X-API-KEY': key })
 
-/** An organization with a signed-in ADMIN and MEMBER. */
-const seedOrg = async () => {
-  const { org, workspace, user: admin, headers } = await seedSignedIn('ADMIN')
-  const member = await seedUser(workspace.id, 'MEMBER')
-  return { org, workspace, admin, headers, memberHeaders: await signIn(member, workspace.id) }
-}
-
-/**
- * The REST paging contract of a list, walked over `ids` (its whole content in order, 3 or more):
- * limit bounds, marker round trip, no marker key on the last page, limit=0, foreign and forged markers.
- */
-const expectPaging = async (path: string, headers: Headers, ids: string[], foreignMarker: string) => {
-  const get = (query: string) => send('GET', `${path}?${query}`, headers)
-  for (const bad of ['101', '-1', 'abc', '1.5', ''])
-    expect((await expectProblem(await get(`limit=${bad}`), 400, /limit/)).errors?.[0]?.parameter).toBe('limit')
-
-  const all = await (await get('limit=100')).json<{ items: { id: string }[] }>()
-  expect(all.items.map((t) => t.id)).toEqual(ids)
-  expect(Object.keys(all)).toEqual(['items'])
-  expect((await (await send('GET', path, headers)).json<{ items: unknown[] }>()).items).toHaveLength(ids.length)
-
-  const seen: string[] = []
-  let marker: string | undefined
-  let pages = 0
-  do {
-    const res = await get(`limit=2${marker === undefined ? '' : `&marker=${encodeURIComponent(marker)}`}`)
-    expect(res.status).toBe(200)
-    const page = await res.json<{ items: { id: string }[]; marker?: string }>()
-    seen.push(...page.items.map((t) => t.id))
-    marker = page.marker
-    pages++
-    if (marker === undefined) expect(Object.keys(page)).toEqual(['items'])
-  } while (marker !== undefined)
-  expect(seen).toEqual(ids)
-  expect(pages).toBe(Math.ceil(ids.length / 2))
-
-  const zero = await (await get('limit=0')).json<{ items: unknown[]; marker?: string }>()
-  expect(zero.items).toEqual([])
-  expect(zero.marker).toBeDefined()
-  const resumed = await (await get(`limit=100&marker=${encodeURIComponent(zero.marker ?? '')}`)).json<{
-    items: { id: string }[]
-  }>()
-  expect(resumed.items.map((t) => t.id)).toEqual(ids)
-
-  const [payload = '', signature = ''] = (zero.marker ?? '').split('.')
-  const list = JSON.parse(atob(payload.replaceAll('-', '+').replaceAll('_', '/'))).list
-  const forged = `${btoa(JSON.stringify({ list, after: 0 })).replaceAll('=', '')}.${signature}`
-  for (const bad of ['garbage', forged, foreignMarker, `${payload}.`])
-    expect(
-      (await expectProblem(await get(`marker=${encodeURIComponent(bad)}`), 400, /marker/)).errors?.[0]?.parameter,
-    ).toBe('marker')
-}
-
 describe('POST /org/service-accounts', () => {
   it('creates an account of the organization, MEMBER of the workspace in every scope by default', async () => {
-    const { workspace, admin, headers } = await seedOrg()
+    const { workspace, admin, headers } = await seedAdminAndMember()
     const res = await send('POST', '/org/service-accounts', headers, {
       username: 'ci-deploy-bot',
       description: ' Deploys from CI ',
@@ -143,7 +74,7 @@ describe('POST /org/service-accounts', () => {
   })
 
   it('grants a built-in role in any case, or a custom role of the workspace', async () => {
-    const { workspace, headers } = await seedOrg()
+    const { workspace, headers } = await seedAdminAndMember()
     await seedCustomRole(workspace.id, 'DEPLOYER', 'DEVELOPER')
     for (const [given, stored] of [
       ['admin', 'ADMIN'],
@@ -161,7 +92,7 @@ describe('POST /org/service-accounts', () => {
   })
 
   it('refuses invalid input with a problem naming the field, and creates nothing', async () => {
-    const { org, headers } = await seedOrg()
+    const { org, headers } = await seedAdminAndMember()
     const ok = { username: 'fine', description: 'Fine' }
     const cases: [unknown, RegExp][] = [
       [{ description: 'x' }, /^username is required/],
@@ -190,14 +121,14 @@ describe('POST /org/service-accounts', () => {
   })
 
   it('accepts 64-character usernames of a-z, 0-9, dots, dashes and underscores', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     for (const username of ['a', `9${'x'.repeat(63)}`, 'ci.deploy_bot-2'])
       expect((await createAccount(headers, { username })).username).toBe(username)
   })
 
   it('answers 409 for a username the organization already uses, and allows it in another one', async () => {
-    const { headers } = await seedOrg()
-    const { headers: other } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
+    const { headers: other } = await seedAdminAndMember()
     await createAccount(headers, { username: 'twin' })
     await expectProblem(
       await send('POST', '/org/service-accounts', headers, { username: 'twin', description: 'again' }),
@@ -208,7 +139,7 @@ describe('POST /org/service-accounts', () => {
   })
 
   it('grants only roles the caller may assign in every scope', async () => {
-    const { workspace } = await seedOrg()
+    const { workspace } = await seedAdminAndMember()
     const lesser = await seedUser(workspace.id, 'ADMIN', {
       scopeRoles: { API: 'ADMIN', AGENTIC: 'MEMBER', ENDPOINT: 'ADMIN', DAST: 'ADMIN' },
     })
@@ -229,7 +160,7 @@ describe('POST /org/service-accounts', () => {
 
 describe('GET /org/service-accounts/{sa}', () => {
   it('describes an account of the organization', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const account = await createAccount(headers)
     const res = await send('GET', `/org/service-accounts/${account.id}`, headers)
     expect(res.status).toBe(200)
@@ -237,7 +168,7 @@ describe('GET /org/service-accounts/{sa}', () => {
   })
 
   it('refuses malformed ids with 400 and unknown ones with 404', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     for (const bad of ['bot', 'abcdefghij', 'ABCDEFGHIJK'])
       expect(
         (await expectProblem(await send('GET', `/org/service-accounts/${bad}`, headers), 400, /sa/)).errors?.[0]
@@ -253,8 +184,8 @@ describe('GET /org/service-accounts/{sa}', () => {
 
 describe('GET /org/service-accounts', () => {
   it("lists the organization's accounts by creation, paging with limit and a signed marker", async () => {
-    const { headers } = await seedOrg()
-    const { headers: other } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
+    const { headers: other } = await seedAdminAndMember()
     const theirs = await createAccount(other)
     const ids: string[] = []
     for (let i = 0; i < 5; i++) ids.push((await createAccount(headers)).id)
@@ -268,7 +199,7 @@ describe('GET /org/service-accounts', () => {
   })
 
   it('answers an organization without accounts with no items and no marker', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     for (const q of ['', '?limit=0', '?limit=3'])
       expect(await (await send('GET', `/org/service-accounts${q}`, headers)).json()).toEqual({ items: [] })
   })
@@ -276,7 +207,7 @@ describe('GET /org/service-accounts', () => {
 
 describe('POST /org/service-accounts/{sa}/keys', () => {
   it('shows a 40-character key once, stores only its hash, and writes its principal copy at once', async () => {
-    const { workspace, headers } = await seedOrg()
+    const { workspace, headers } = await seedAdminAndMember()
     const account = await createAccount(headers, { role: 'DEVELOPER' })
     const created = await createKey(headers, account.id)
     expect(created).toEqual({
@@ -301,7 +232,7 @@ describe('POST /org/service-accounts/{sa}/keys', () => {
   })
 
   it('authenticates as the account with Authorization: Bearer and X-API-KEY, and GET /me says so', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const account = await createAccount(headers, { username: 'ci-deploy-bot', description: 'CI' })
     const { key } = await createKey(headers, account.id)
     for (const credential of [asBearer(key), asApiKey(key)]) {
@@ -312,7 +243,7 @@ describe('POST /org/service-accounts/{sa}/keys', () => {
   })
 
   it('takes an RFC 3339 expiry in the future, or none (no body: never expires), and refuses others naming expiresAt', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const account = await createAccount(headers)
     const later = new Date(Date.now() + 86_400_000)
     const withOffset = `${later.toISOString().slice(0, 19)}+00:00`
@@ -349,7 +280,7 @@ describe('POST /org/service-accounts/{sa}/keys', () => {
   })
 
   it('stops an expired key: 401 on the next request after its expiry', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const account = await createAccount(headers)
     const { key, expiresAt } = await createKey(headers, account.id, {
       expiresAt: new Date(Date.now() + 2000).toISOString(),
@@ -368,7 +299,7 @@ describe('POST /org/service-accounts/{sa}/keys', () => {
   })
 
   it('keys of an ADMIN account may call ADMIN-only dashboard actions; keys of a GUEST may not', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const admin = await createKey(headers, (await createAccount(headers, { role: 'ADMIN' })).id)
     const guest = await createKey(headers, (await createAccount(headers, { role: 'GUEST' })).id)
     const role = (name: string) => ({ roleName: name, baseRole: 'GUEST' })
@@ -387,7 +318,7 @@ describe('POST /org/service-accounts/{sa}/keys', () => {
   })
 
   it('refuses a key for an account whose role is above the caller in some scope', async () => {
-    const { workspace, headers } = await seedOrg()
+    const { workspace, headers } = await seedAdminAndMember()
     const account = await createAccount(headers, { role: 'ADMIN' })
     const lesser = await signIn(
       await seedUser(workspace.id, 'ADMIN', { scopeRoles: { API: 'ADMIN', AGENTIC: 'MEMBER', DAST: 'ADMIN' } }),
@@ -401,7 +332,7 @@ describe('POST /org/service-accounts/{sa}/keys', () => {
 
 describe('GET /org/service-accounts/{sa}/keys', () => {
   it("lists the account's keys by creation, never their secrets, paging with a marker", async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const account = await createAccount(headers)
     const other = await createAccount(headers)
     await createKey(headers, other.id)
@@ -425,7 +356,7 @@ describe('GET /org/service-accounts/{sa}/keys', () => {
 
 describe('DELETE /org/service-accounts/{sa}/keys/{key}', () => {
   it('deletes the key, which answers 401 at once; the account’s other keys still work', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const account = await createAccount(headers)
     const doomed = await createKey(headers, account.id)
     const kept = await createKey(headers, account.id)
@@ -446,7 +377,7 @@ describe('DELETE /org/service-accounts/{sa}/keys/{key}', () => {
   })
 
   it("answers 404 for another account's key, which keeps working", async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const [one, two] = [await createAccount(headers), await createAccount(headers)]
     const key = await createKey(headers, two.id)
     await expectProblem(await send('DELETE', `/org/service-accounts/${one.id}/keys/${key.id}`, headers), 404, /Key/)
@@ -457,7 +388,7 @@ describe('DELETE /org/service-accounts/{sa}/keys/{key}', () => {
 
 describe('DELETE /org/service-accounts/{sa}', () => {
   it('deletes the account, its memberships and keys; the keys answer 401 at once', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const account = await createAccount(headers)
     const keys = [await createKey(headers, account.id), await createKey(headers, account.id)]
     const { id } = (await accountRow(account.id))!
@@ -495,7 +426,7 @@ describe('who may call the service-account routes', () => {
   })
 
   it('answers 403 to a MEMBER and a GUEST on every route, and changes nothing', async () => {
-    const { workspace, headers, memberHeaders } = await seedOrg()
+    const { workspace, headers, memberHeaders } = await seedAdminAndMember()
     const guest = await signIn(await seedUser(workspace.id, 'GUEST'), workspace.id)
     const account = await createAccount(headers)
     const key = await createKey(headers, account.id)
@@ -516,8 +447,8 @@ describe('who may call the service-account routes', () => {
   })
 
   it("answers 404 to another organization's ADMIN on every route naming an account or key, and changes nothing", async () => {
-    const { headers } = await seedOrg()
-    const { headers: stranger } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
+    const { headers: stranger } = await seedAdminAndMember()
     const account = await createAccount(headers)
     const key = await createKey(headers, account.id)
     const theirs = await createAccount(stranger)

@@ -2,7 +2,8 @@ import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { auditEvents, memberships, serviceAccounts, teamMembers, teams, workspaces } from '../../src/db/schema'
-import { api, db, seedApiToken, seedCustomRole, seedOrganization, seedSignedIn, seedUser, signIn } from '../support'
+import { api, db, seedApiToken, seedCustomRole, seedOrganization, seedUser, signIn } from '../support'
+import { expectPaging, expectProblem, seedAdminAndMember, send } from '../support/rest'
 
 type Headers = Record<string, string>
 type Team = {
@@ -15,28 +16,6 @@ type Team = {
   updatedAt: string
   updatedBy?: string
   defaultRoleId: string
-}
-type Problem = {
-  status: number
-  code: string
-  message: string
-  errors?: { detail: string; pointer?: string; parameter?: string }[]
-}
-
-const send = (method: string, path: string, headers: Headers, body?: unknown) =>
-  api(path, {
-    method,
-    headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
-
-const expectProblem = async (res: Response, status: number, message?: RegExp) => {
-  expect(res.status).toBe(status)
-  expect(res.headers.get('content-type')).toContain('application/problem+json')
-  const problem = await res.json<Problem>()
-  expect(problem.status).toBe(status)
-  if (message) expect(problem.message).toMatch(message)
-  return problem
 }
 
 const createTeam = async (headers: Headers, body: Record<string, unknown> = {}) => {
@@ -54,61 +33,9 @@ const memberRows = async (teamPublicId: string) =>
     .innerJoin(teams, eq(teams.id, teamMembers.teamId))
     .where(eq(teams.publicId, teamPublicId))
 
-/** An organization with an ADMIN and a MEMBER, both signed in to its workspace. */
-const seedOrg = async () => {
-  const { org, workspace, user: admin, headers } = await seedSignedIn('ADMIN')
-  const member = await seedUser(workspace.id, 'MEMBER')
-  return { org, workspace, admin, headers, member, memberHeaders: await signIn(member, workspace.id) }
-}
-
-/**
- * The REST paging contract of a list, walked over `ids` (its whole content in order, 3 or more):
- * limit bounds, marker round trip, no marker key on the last page, limit=0, foreign and forged markers.
- */
-const expectPaging = async (path: string, headers: Headers, ids: string[], foreignMarker: string) => {
-  const get = (query: string) => send('GET', `${path}?${query}`, headers)
-  for (const bad of ['101', '-1', 'abc', '1.5', ''])
-    expect((await expectProblem(await get(`limit=${bad}`), 400, /limit/)).errors?.[0]?.parameter).toBe('limit')
-
-  const all = await (await get('limit=100')).json<{ items: Team[] }>()
-  expect(all.items.map((t) => t.id)).toEqual(ids)
-  expect(Object.keys(all)).toEqual(['items'])
-  expect((await (await send('GET', path, headers)).json<{ items: Team[] }>()).items).toHaveLength(ids.length)
-
-  const seen: string[] = []
-  let marker: string | undefined
-  let pages = 0
-  do {
-    const res = await get(`limit=2${marker === undefined ? '' : `&marker=${encodeURIComponent(marker)}`}`)
-    expect(res.status).toBe(200)
-    const page = await res.json<{ items: Team[]; marker?: string }>()
-    seen.push(...page.items.map((t) => t.id))
-    marker = page.marker
-    pages++
-    if (marker === undefined) expect(Object.keys(page)).toEqual(['items'])
-  } while (marker !== undefined)
-  expect(seen).toEqual(ids)
-  expect(pages).toBe(Math.ceil(ids.length / 2))
-
-  const zero = await (await get('limit=0')).json<{ items: Team[]; marker?: string }>()
-  expect(zero.items).toEqual([])
-  expect(zero.marker).toBeDefined()
-  const resumed = await (await get(`limit=100&marker=${encodeURIComponent(zero.marker ?? '')}`)).json<{
-    items: Team[]
-  }>()
-  expect(resumed.items.map((t) => t.id)).toEqual(ids)
-
-  const [payload = '', signature = ''] = (zero.marker ?? '').split('.')
-  const forged = `${btoa(JSON.stringify({ list: JSON.parse(atob(payload.replaceAll('-', '+').replaceAll('_', '/'))).list, after: 0 })).replaceAll('=', '')}.${signature}`
-  for (const bad of ['garbage', forged, foreignMarker, `${payload}.`])
-    expect(
-      (await expectProblem(await get(`marker=${encodeURIComponent(bad)}`), 400, /marker/)).errors?.[0]?.parameter,
-    ).toBe('marker')
-}
-
 describe('POST /org/teams', () => {
   it('creates a team of the caller’s organization, GUEST by default, and audits it', async () => {
-    const { org, admin, headers } = await seedOrg()
+    const { org, admin, headers } = await seedAdminAndMember()
     const res = await send('POST', '/org/teams', headers, { name: '  Platform  ', description: 'Owns CI' })
     expect(res.status).toBe(201)
     expect(res.headers.get('content-type')).toContain('application/json')
@@ -134,14 +61,14 @@ describe('POST /org/teams', () => {
   })
 
   it('takes a built-in role in any case, or a custom role of the workspace, as default role', async () => {
-    const { workspace, headers } = await seedOrg()
+    const { workspace, headers } = await seedAdminAndMember()
     await seedCustomRole(workspace.id, 'AUDITOR', 'GUEST')
     expect((await createTeam(headers, { defaultRoleId: 'developer' })).defaultRoleId).toBe('DEVELOPER')
     expect((await createTeam(headers, { defaultRoleId: 'auditor' })).defaultRoleId).toBe('AUDITOR')
   })
 
   it('refuses invalid input with a problem naming the field, and creates nothing', async () => {
-    const { org, headers } = await seedOrg()
+    const { org, headers } = await seedAdminAndMember()
     const cases: [unknown, RegExp][] = [
       [{}, /^name is required/],
       [{ name: '' }, /^name cannot be empty/],
@@ -165,8 +92,8 @@ describe('POST /org/teams', () => {
   })
 
   it('answers 409 for a name the organization already uses, and allows it in another organization', async () => {
-    const { headers } = await seedOrg()
-    const { headers: other } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
+    const { headers: other } = await seedAdminAndMember()
     await createTeam(headers, { name: 'Red team' })
     await expectProblem(await send('POST', '/org/teams', headers, { name: ' Red team ' }), 409, /Red team/)
     await createTeam(other, { name: 'Red team' })
@@ -175,7 +102,7 @@ describe('POST /org/teams', () => {
 
 describe('GET /org/teams/{team}', () => {
   it('describes a team of the organization', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const team = await createTeam(headers)
     const res = await send('GET', `/org/teams/${team.id}`, headers)
     expect(res.status).toBe(200)
@@ -183,7 +110,7 @@ describe('GET /org/teams/{team}', () => {
   })
 
   it('refuses ids that are not 10 upper-case letters and digits with 400, and unknown ones with 404', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     for (const bad of ['abc', 'a1b2c3d4e5', 'A1B2C3D4E5F', 'A1B2C3D4E_'])
       expect(
         (await expectProblem(await send('GET', `/org/teams/${bad}`, headers), 400, /team/)).errors?.[0],
@@ -194,7 +121,7 @@ describe('GET /org/teams/{team}', () => {
 
 describe('PATCH /org/teams/{team}', () => {
   it('changes the fields given and who changed it; members keep their role', async () => {
-    const { workspace, headers, member } = await seedOrg()
+    const { workspace, headers, member } = await seedAdminAndMember()
     const other = await seedUser(workspace.id, 'GUEST')
     const team = await createTeam(headers, { description: 'Old' })
     expect((await send('PUT', `/org/teams/${team.id}/members/${member.publicId}`, headers)).status).toBe(204)
@@ -216,7 +143,7 @@ describe('PATCH /org/teams/{team}', () => {
   })
 
   it('answers an empty update with the team unchanged', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const team = await createTeam(headers)
     const res = await send('PATCH', `/org/teams/${team.id}`, headers, {})
     expect(res.status).toBe(200)
@@ -224,7 +151,7 @@ describe('PATCH /org/teams/{team}', () => {
   })
 
   it('refuses invalid fields, unknown fields and a taken name, and changes nothing', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     const taken = await createTeam(headers)
     const team = await createTeam(headers)
     for (const [body, message] of [
@@ -242,7 +169,7 @@ describe('PATCH /org/teams/{team}', () => {
 
 describe('DELETE /org/teams/{team}', () => {
   it('deletes the team and its member list, answering 204 without a body', async () => {
-    const { headers, member, memberHeaders } = await seedOrg()
+    const { headers, member, memberHeaders } = await seedAdminAndMember()
     const team = await createTeam(headers)
     await send('PUT', `/org/teams/${team.id}/members/${member.publicId}`, headers)
     const res = await send('DELETE', `/org/teams/${team.id}`, headers)
@@ -259,7 +186,7 @@ describe('DELETE /org/teams/{team}', () => {
 
 describe('PUT /org/teams/{team}/members/{user}', () => {
   it("adds a person of the organization with the team's default role, idempotently", async () => {
-    const { headers, member } = await seedOrg()
+    const { headers, member } = await seedAdminAndMember()
     const team = await createTeam(headers, { defaultRoleId: 'DEVELOPER' })
     for (let i = 0; i < 2; i++) {
       const res = await send('PUT', `/org/teams/${team.id}/members/${member.publicId}`, headers)
@@ -270,7 +197,7 @@ describe('PUT /org/teams/{team}/members/{user}', () => {
   })
 
   it('adds people of any workspace of the organization', async () => {
-    const { org, headers } = await seedOrg()
+    const { org, headers } = await seedAdminAndMember()
     const [second] = await db
       .insert(workspaces)
       .values({ id: Math.floor(Math.random() * 1e9) + 2e9, organizationId: org.id, name: 'Second' })
@@ -281,8 +208,8 @@ describe('PUT /org/teams/{team}/members/{user}', () => {
   })
 
   it('answers 404 for a user outside the organization, or unknown, and 400 for a malformed id', async () => {
-    const { headers } = await seedOrg()
-    const { member: stranger } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
+    const { member: stranger } = await seedAdminAndMember()
     const nobody = await seedUser(null)
     const team = await createTeam(headers)
     for (const user of [stranger, nobody])
@@ -301,7 +228,7 @@ describe('PUT /org/teams/{team}/members/{user}', () => {
 
 describe('DELETE /org/teams/{team}/members/{user}', () => {
   it('takes the member off the team; their organization membership stays', async () => {
-    const { headers, member, memberHeaders } = await seedOrg()
+    const { headers, member, memberHeaders } = await seedAdminAndMember()
     const team = await createTeam(headers)
     await send('PUT', `/org/teams/${team.id}/members/${member.publicId}`, headers)
     const res = await send('DELETE', `/org/teams/${team.id}/members/${member.publicId}`, headers)
@@ -319,8 +246,8 @@ describe('DELETE /org/teams/{team}/members/{user}', () => {
 
 describe('GET /org/teams', () => {
   it("lists the organization's teams by creation, paging with limit and a signed marker", async () => {
-    const { headers } = await seedOrg()
-    const { headers: other } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
+    const { headers: other } = await seedAdminAndMember()
     await createTeam(other)
     const ids: string[] = []
     for (let i = 0; i < 5; i++) ids.push((await createTeam(headers)).id)
@@ -335,7 +262,7 @@ describe('GET /org/teams', () => {
   })
 
   it('answers an organization without teams with no items and no marker', async () => {
-    const { headers } = await seedOrg()
+    const { headers } = await seedAdminAndMember()
     for (const q of ['', '?limit=0', '?limit=1'])
       expect(await (await send('GET', `/org/teams${q}`, headers)).json()).toEqual({ items: [] })
   })
@@ -343,7 +270,7 @@ describe('GET /org/teams', () => {
 
 /** A marker of another list: `/me/teams` of a user in two teams, shown one at a time. */
 const myTeamsMarker = async () => {
-  const { headers, workspace } = await seedOrg()
+  const { headers, workspace } = await seedAdminAndMember()
   const user = await seedUser(workspace.id, 'GUEST')
   for (let i = 0; i < 2; i++) {
     const team = await createTeam(headers)
@@ -358,8 +285,8 @@ const myTeamsMarker = async () => {
 
 describe('GET /me/teams', () => {
   it('lists the teams the caller belongs to in the organization of the current workspace only', async () => {
-    const { workspace, headers } = await seedOrg()
-    const { workspace: otherWorkspace, headers: otherAdmin } = await seedOrg()
+    const { workspace, headers } = await seedAdminAndMember()
+    const { workspace: otherWorkspace, headers: otherAdmin } = await seedAdminAndMember()
     const user = await seedUser(workspace.id, 'GUEST')
     await db.insert(memberships).values({ workspaceId: otherWorkspace.id, userId: user.id, role: 'GUEST' })
     const ids: string[] = []
@@ -425,7 +352,7 @@ describe('who may call the team routes', () => {
   })
 
   it('answers 403 to a MEMBER, a GUEST and an ADMIN of another scope only, and changes nothing', async () => {
-    const { workspace, headers, member, memberHeaders } = await seedOrg()
+    const { workspace, headers, member, memberHeaders } = await seedAdminAndMember()
     const team = await createTeam(headers)
     await send('PUT', `/org/teams/${team.id}/members/${member.publicId}`, headers)
     const guest = await signIn(await seedUser(workspace.id, 'GUEST'), workspace.id)
@@ -450,8 +377,8 @@ describe('who may call the team routes', () => {
   })
 
   it("answers 404 to another organization's ADMIN on every route naming a team or user, and changes nothing", async () => {
-    const { headers, member } = await seedOrg()
-    const { headers: stranger, member: theirMember } = await seedOrg()
+    const { headers, member } = await seedAdminAndMember()
+    const { headers: stranger, member: theirMember } = await seedAdminAndMember()
     const team = await createTeam(headers)
     const theirTeam = await createTeam(stranger)
     await send('PUT', `/org/teams/${team.id}/members/${member.publicId}`, headers)
