@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// `npm run bench`: edge-iam against a floor Worker and a peer (Better Auth), side by side under
+// local workerd. Writes BENCHMARKS.md and bench/ratios.svg. See BENCHMARKS.md for the method.
+//
+//   npm run bench                  the full run (about 10 minutes)
+//   npm run bench -- --quick       1 round of 1 s per scenario; the report goes to .wrangler/bench/
+//   npm run bench -- --only=me,write
+//   BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_WARMUP, BENCH_PORT (the first of three)
+import { execSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { bundleSize } from './lib/bundle.mjs'
+import { measureHashing } from './lib/hashing.mjs'
+import { combine, countOps, load } from './lib/measure.mjs'
+import { markdown, svg, verdicts } from './lib/report.mjs'
+import { scenarios } from './lib/scenarios.mjs'
+import { seedEdge, seedFloor, seedPeer } from './lib/seed.mjs'
+import { BENCH_DIR, killAll, ROOT, startWorker, wrangler, wranglerVersion } from './lib/workers.mjs'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+const setting = (name, full, fast) => Number(process.env[name] ?? (quick ? fast : full))
+const settings = {
+  rounds: setting('BENCH_ROUNDS', 3, 1),
+  seconds: setting('BENCH_SECONDS', 5, 1),
+  connections: setting('BENCH_CONNECTIONS', 8, 8),
+  warmup: setting('BENCH_WARMUP', 2, 1),
+}
+const basePort = Number(process.env.BENCH_PORT ?? 8801)
+const log = (...m) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...m)
+const secret = () => randomBytes(32).toString('base64url')
+
+// Each Worker: its config, its instrumented entry (seeding, counting) and its port and storage.
+const peerUrl = `http://127.0.0.1:${basePort + 2}`
+const WORKERS = {
+  edge: {
+    name: 'edge-iam',
+    config: 'wrangler.toml',
+    instrumented: 'bench/edge-iam/entry.ts',
+    readyPath: '/health',
+    secrets: { AUTH_SECRET: secret(), ROOT_TOKEN: secret(), EMAIL_OUTBOX: 'true' },
+  },
+  floor: { name: 'floor', config: 'bench/floor/wrangler.toml', readyPath: '/', secrets: {} },
+  peer: {
+    name: 'peer',
+    config: 'bench/peer/wrangler.toml',
+    instrumented: 'bench/peer/bench-entry.ts',
+    readyPath: '/api/auth/ok',
+    // Better Auth answers 500 until its tables exist: the instrumented entry's own path answers 401.
+    instrumentedReadyPath: '/__bench/ready',
+    secrets: { BETTER_AUTH_SECRET: secret(), BETTER_AUTH_URL: peerUrl },
+  },
+}
+Object.values(WORKERS).forEach((w, i) => {
+  w.port = basePort + i
+  w.inspectorPort = basePort + 500 + i
+  w.persistTo = join(BENCH_DIR, 'state', w.name)
+})
+const start = (key, instrumented) => {
+  const w = WORKERS[key]
+  return startWorker({
+    ...w,
+    name: instrumented ? `${w.name}-instrumented` : w.name,
+    script: instrumented ? w.instrumented : undefined,
+    readyPath: (instrumented && w.instrumentedReadyPath) || w.readyPath,
+  })
+}
+
+const machine = () => ({
+  nproc: execSync('nproc').toString().trim(),
+  cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+  node: process.version,
+  wrangler: wranglerVersion(),
+  load: loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
+})
+
+const main = async () => {
+  rmSync(BENCH_DIR, { recursive: true, force: true })
+  mkdirSync(BENCH_DIR, { recursive: true })
+  const info = machine()
+  log(`${info.nproc} cores, ${info.cpu}, Node ${info.node}, wrangler ${info.wrangler}, load ${info.load}`)
+
+  log('bundle sizes (wrangler deploy --dry-run)')
+  const bundles = { edge: bundleSize('edge-iam', WORKERS.edge.config), peer: bundleSize('peer', WORKERS.peer.config) }
+  log('password hashing cost')
+  const hashing = await measureHashing()
+
+  log('storage: edge-iam migrations, floor table and session')
+  wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', WORKERS.edge.persistTo])
+  const floor = seedFloor(WORKERS.floor)
+
+  log('starting the floor and the instrumented edge-iam and peer')
+  const running = {}
+  ;[running.floor, running.edge, running.peer] = await Promise.all([
+    start('floor', false),
+    start('edge', true),
+    start('peer', true),
+  ])
+  log('seeding edge-iam')
+  const edge = await seedEdge(running.edge.url, { rootToken: WORKERS.edge.secrets.ROOT_TOKEN })
+  log('seeding the peer')
+  const peer = await seedPeer(running.peer.url, { secret: WORKERS.peer.secrets.BETTER_AUTH_SECRET })
+
+  const all = scenarios({ edge, peer, floor, peerUrl }).filter((s) => !only || only.includes(s.id))
+  log('counting D1 and KV operations per request')
+  for (const s of all) {
+    s.counts = {
+      edge: await countOps(running.edge.url, s.edge, `${s.id}/edge`),
+      peer: s.peer
+        ? await countOps(running.peer.url, s.peer, `${s.id}/peer`, { extraHeaders: { 'x-bench-count': '1' } })
+        : null,
+    }
+    log(
+      `  ${s.id}: edge-iam ${s.counts.edge.d1.join('-')} D1, ${s.counts.edge.kv.join('-')} KV (HTTP ${s.counts.edge.statuses})`,
+    )
+  }
+
+  log('restarting edge-iam and the peer uninstrumented, on the same storage')
+  await Promise.all([running.edge.stop(), running.peer.stop()])
+  ;[running.edge, running.peer] = await Promise.all([start('edge', false), start('peer', false)])
+
+  const order = ['edge', 'floor', 'peer']
+  const options = { seconds: settings.seconds, connections: settings.connections }
+  for (const s of all) {
+    const targets = order.filter((t) => s[t])
+    log(`${s.id}: warm-up`)
+    for (const t of targets) await load(running[t].url, s[t], `${s.id}/${t}`, { ...options, seconds: settings.warmup })
+    const runs = Object.fromEntries(targets.map((t) => [t, []]))
+    for (let round = 0; round < settings.rounds; round++) {
+      // Rotate the order each round, so no target always runs first or last.
+      const rotated = targets.map((_, i) => targets[(i + round) % targets.length])
+      for (const t of rotated) runs[t].push(await load(running[t].url, s[t], `${s.id}/${t}`, options))
+    }
+    s.results = { edge: combine(runs.edge), floor: combine(runs.floor), peer: s.peer ? combine(runs.peer) : null }
+    s.ratios = {
+      floor: s.results.edge.rps / s.results.floor.rps,
+      peer: s.results.peer ? s.results.edge.rps / s.results.peer.rps : null,
+    }
+    const flag = Object.values(s.results).some((r) => r && (r.non2xx || r.errors)) ? '  ⚠ errors' : ''
+    log(
+      `${s.id}: edge-iam ${s.results.edge.rps.toFixed(0)}/s, floor ${s.results.floor.rps.toFixed(0)}/s, peer ${s.results.peer?.rps.toFixed(0) ?? '-'}/s; ratios ${s.ratios.floor.toFixed(2)} / ${s.ratios.peer?.toFixed(2) ?? '-'}${flag}`,
+    )
+  }
+  await Promise.all(Object.values(running).map((w) => w.stop()))
+
+  const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim()
+  const dirty =
+    execSync('git status --porcelain -- src bench package.json wrangler.toml', { cwd: ROOT }).toString().trim() !== ''
+  const results = {
+    date: new Date().toISOString(),
+    commit,
+    dirty,
+    machine: { ...info, loadBefore: info.load, loadAfter: machine().load },
+    settings,
+    hashing,
+    bundles,
+    scenarios: all.map(({ edge: _e, peer: _p, floor: _f, ...rest }) => rest),
+  }
+  const out = quick || only ? BENCH_DIR : ROOT
+  writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2))
+  writeFileSync(join(out, 'BENCHMARKS.md'), markdown(results))
+  writeFileSync(join(out, quick || only ? 'ratios.svg' : 'bench/ratios.svg'), svg(results))
+  for (const v of verdicts(results)) log(`${v.met ? 'met   ' : 'MISSED'} ${v.what}: ${v.detail}`)
+  log(`report: ${join(out, 'BENCHMARKS.md')}`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  killAll()
+  process.exit(1)
+})
