@@ -5,10 +5,12 @@
 //   npm run bench                  the full run (about 10 minutes)
 //   npm run bench -- --quick       1 round of 1 s per scenario; the report goes to .wrangler/bench/
 //   npm run bench -- --only=me,write
-//   BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_WARMUP, BENCH_PORT (the first of three)
+//   npm run bench -- --report-only  the report of the last run again (after editing bench/analysis.md)
+//   BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_WARMUP, BENCH_ALONE (s at 1 connection),
+//   BENCH_PORT (the first of three ports)
 import { execSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { bundleSize } from './lib/bundle.mjs'
@@ -31,6 +33,7 @@ const settings = {
   seconds: setting('BENCH_SECONDS', 5, 1),
   connections: setting('BENCH_CONNECTIONS', 8, 8),
   warmup: setting('BENCH_WARMUP', 2, 1),
+  alone: setting('BENCH_ALONE', 2, 1),
 }
 const basePort = Number(process.env.BENCH_PORT ?? 8801)
 const log = (...m) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...m)
@@ -82,7 +85,21 @@ const machine = () => ({
     .join(' '),
 })
 
+/** Writes BENCHMARKS.md and the chart (to .wrangler/bench/ for partial runs) and prints the verdicts. */
+const report = (results, partial) => {
+  const out = partial ? BENCH_DIR : ROOT
+  writeFileSync(join(out, 'BENCHMARKS.md'), markdown(results))
+  writeFileSync(join(out, partial ? 'ratios.svg' : join('bench', 'ratios.svg')), svg(results))
+  for (const v of verdicts(results)) log(`${v.met ? 'met   ' : 'MISSED'} ${v.what}: ${v.detail}`)
+  log(`report: ${join(out, 'BENCHMARKS.md')}`)
+}
+
 const main = async () => {
+  if (args.includes('--report-only')) {
+    // Rewrites the report of the last run (.wrangler/bench/results.json), e.g. after editing bench/analysis.md.
+    const results = JSON.parse(readFileSync(join(BENCH_DIR, 'results.json'), 'utf8'))
+    return report(results, results.partial)
+  }
   rmSync(BENCH_DIR, { recursive: true, force: true })
   mkdirSync(BENCH_DIR, { recursive: true })
   const info = machine()
@@ -140,6 +157,13 @@ const main = async () => {
       for (const t of rotated) runs[t].push(await load(running[t].url, s[t], `${s.id}/${t}`, options))
     }
     s.results = { edge: combine(runs.edge), floor: combine(runs.floor), peer: s.peer ? combine(runs.peer) : null }
+    // The time one request takes on its own: one connection, after the loaded rounds.
+    for (const t of targets) {
+      const alone = combine([
+        await load(running[t].url, s[t], `${s.id}/${t}`, { seconds: settings.alone, connections: 1 }),
+      ])
+      Object.assign(s.results[t], { aloneP50: alone.p50, aloneNon2xx: alone.non2xx })
+    }
     s.ratios = {
       floor: s.results.edge.rps / s.results.floor.rps,
       peer: s.results.peer ? s.results.edge.rps / s.results.peer.rps : null,
@@ -160,16 +184,13 @@ const main = async () => {
     dirty,
     machine: { ...info, loadBefore: info.load, loadAfter: machine().load },
     settings,
+    partial: Boolean(quick || only),
     hashing,
     bundles,
     scenarios: all.map(({ edge: _e, peer: _p, floor: _f, ...rest }) => rest),
   }
-  const out = quick || only ? BENCH_DIR : ROOT
   writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2))
-  writeFileSync(join(out, 'BENCHMARKS.md'), markdown(results))
-  writeFileSync(join(out, quick || only ? 'ratios.svg' : 'bench/ratios.svg'), svg(results))
-  for (const v of verdicts(results)) log(`${v.met ? 'met   ' : 'MISSED'} ${v.what}: ${v.detail}`)
-  log(`report: ${join(out, 'BENCHMARKS.md')}`)
+  report(results, results.partial)
 }
 
 main().catch((err) => {

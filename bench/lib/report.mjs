@@ -64,11 +64,11 @@ export const verdicts = (r) => {
       )
     }
     for (const [target, res] of Object.entries(s.results))
-      if (res && (res.non2xx > 0 || res.errors > 0))
+      if (res && (res.non2xx > 0 || res.errors > 0 || res.aloneNon2xx > 0))
         check(
           `${s.title}: no errors (${target})`,
           false,
-          `${res.non2xx} non-2xx of ${res.requests} (${statusList(res.statuses)}), ${res.errors} connection errors`,
+          `${res.non2xx} non-2xx of ${res.requests} (${statusList(res.statuses)}), ${res.errors} connection errors, ${res.aloneNon2xx} non-2xx at one connection`,
         )
   }
   const h = r.hashing
@@ -127,8 +127,21 @@ export const markdown = (r) => {
     '',
     '## Results',
     '',
-    row(['scenario', 'target', 'route', 'req/s', 'rounds (req/s)', 'p50 ms', 'p99 ms', 'bytes/resp', 'non-2xx']),
-    row(['---', '---', '---', '---:', '---', '---:', '---:', '---:', '---:']),
+    `req/s, p50 and p99 at ${r.settings.connections} connections over all rounds; "alone": p50 of ${r.settings.alone} s at one connection afterwards (the time one request takes without queueing); bytes per response as autocannon counts them (headers included).`,
+    '',
+    row([
+      'scenario',
+      'target',
+      'route',
+      'req/s',
+      'rounds (req/s)',
+      'p50 ms',
+      'p99 ms',
+      'alone p50 ms',
+      'bytes/resp',
+      'non-2xx',
+    ]),
+    row(['---', '---', '---', '---:', '---', '---:', '---:', '---:', '---:', '---:']),
   )
   for (const s of r.scenarios)
     for (const target of ['edge', 'floor', 'peer']) {
@@ -144,6 +157,7 @@ export const markdown = (r) => {
           res.roundsRps.map((x) => fmt(x)).join(', '),
           fmt(res.p50, 1),
           fmt(res.p99, 1),
+          fmt(res.aloneP50, 1),
           fmt(res.bytesPerResponse),
           res.non2xx || res.errors ? `**${res.non2xx}** ⚠ ${statusList(res.statuses)}` : '0',
         ]),
