@@ -9,7 +9,6 @@
 //   BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_WARMUP, BENCH_ALONE (s at 1 connection),
 //   BENCH_PORT (the first of three ports)
 import { execSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +18,8 @@ import { combine, countOps, load } from './lib/measure.mjs'
 import { markdown, svg, verdicts } from './lib/report.mjs'
 import { scenarios } from './lib/scenarios.mjs'
 import { seedEdge, seedFloor, seedPeer } from './lib/seed.mjs'
-import { BENCH_DIR, killAll, ROOT, startWorker, wrangler, wranglerVersion } from './lib/workers.mjs'
+import { peerUrl, start as startTarget, targets } from './lib/targets.mjs'
+import { BENCH_DIR, killAll, ROOT, wrangler, wranglerVersion } from './lib/workers.mjs'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -35,45 +35,9 @@ const settings = {
   warmup: setting('BENCH_WARMUP', 2, 1),
   alone: setting('BENCH_ALONE', 2, 1),
 }
-const basePort = Number(process.env.BENCH_PORT ?? 8801)
 const log = (...m) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...m)
-const secret = () => randomBytes(32).toString('base64url')
-
-// Each Worker: its config, its instrumented entry (seeding, counting) and its port and storage.
-const peerUrl = `http://127.0.0.1:${basePort + 2}`
-const WORKERS = {
-  edge: {
-    name: 'edge-iam',
-    config: 'wrangler.toml',
-    instrumented: 'bench/edge-iam/entry.ts',
-    readyPath: '/health',
-    secrets: { AUTH_SECRET: secret(), ROOT_TOKEN: secret(), EMAIL_OUTBOX: 'true' },
-  },
-  floor: { name: 'floor', config: 'bench/floor/wrangler.toml', readyPath: '/', secrets: {} },
-  peer: {
-    name: 'peer',
-    config: 'bench/peer/wrangler.toml',
-    instrumented: 'bench/peer/bench-entry.ts',
-    readyPath: '/api/auth/ok',
-    // Better Auth answers 500 until its tables exist: the instrumented entry's own path answers 401.
-    instrumentedReadyPath: '/__bench/ready',
-    secrets: { BETTER_AUTH_SECRET: secret(), BETTER_AUTH_URL: peerUrl },
-  },
-}
-Object.values(WORKERS).forEach((w, i) => {
-  w.port = basePort + i
-  w.inspectorPort = basePort + 500 + i
-  w.persistTo = join(BENCH_DIR, 'state', w.name)
-})
-const start = (key, instrumented) => {
-  const w = WORKERS[key]
-  return startWorker({
-    ...w,
-    name: instrumented ? `${w.name}-instrumented` : w.name,
-    script: instrumented ? w.instrumented : undefined,
-    readyPath: (instrumented && w.instrumentedReadyPath) || w.readyPath,
-  })
-}
+const WORKERS = targets()
+const start = (key, instrumented) => startTarget(WORKERS[key], { instrumented })
 
 const machine = () => ({
   nproc: execSync('nproc').toString().trim(),
@@ -126,6 +90,8 @@ const main = async () => {
   log('seeding the peer')
   const peer = await seedPeer(running.peer.url, { secret: WORKERS.peer.secrets.BETTER_AUTH_SECRET })
 
+  // For `npm run bench:profile`, which reuses this run's storage and credentials.
+  writeFileSync(join(BENCH_DIR, 'seeded.json'), JSON.stringify({ edge, peer, floor, peerUrl }, null, 2))
   const all = scenarios({ edge, peer, floor, peerUrl }).filter((s) => !only || only.includes(s.id))
   log('counting D1 and KV operations per request')
   for (const s of all) {
@@ -164,9 +130,13 @@ const main = async () => {
       ])
       Object.assign(s.results[t], { aloneP50: alone.p50, aloneNon2xx: alone.non2xx })
     }
+    const perRound = (other) => s.results.edge.roundsRps.map((rps, i) => rps / other.roundsRps[i])
     s.ratios = {
       floor: s.results.edge.rps / s.results.floor.rps,
       peer: s.results.peer ? s.results.edge.rps / s.results.peer.rps : null,
+      // The same ratios round by round (each pair measured within seconds of each other): their spread is the noise.
+      floorRounds: perRound(s.results.floor),
+      peerRounds: s.results.peer ? perRound(s.results.peer) : null,
     }
     const flag = Object.values(s.results).some((r) => r && (r.non2xx || r.errors)) ? '  ⚠ errors' : ''
     log(

@@ -92,6 +92,7 @@ const statusList = (statuses) =>
     .join(', ')
 
 const row = (cells) => `| ${cells.join(' | ')} |`
+const rounds = (values) => (values ? `(${values.map((x) => fmt(x, 2)).join(', ')})` : '')
 
 export const markdown = (r) => {
   const v = verdicts(r)
@@ -167,6 +168,8 @@ export const markdown = (r) => {
     '',
     '### Ratios',
     '',
+    'Over all rounds, and in brackets round by round (each round measures the targets within seconds of each other: the spread shows the noise).',
+    '',
     row(['scenario', 'edge-iam / floor', 'target', 'edge-iam / peer', 'target', 'edge-iam p99 / p50']),
     row(['---', '---:', '---:', '---:', '---:', '---:']),
   )
@@ -175,9 +178,9 @@ export const markdown = (r) => {
     push(
       row([
         s.title,
-        fmt(s.ratios.floor, 2),
+        `**${fmt(s.ratios.floor, 2)}** ${rounds(s.ratios.floorRounds)}`,
         read ? `≥ ${fmt(floorTarget(s), 2)}` : '–',
-        s.ratios.peer === null ? '–' : fmt(s.ratios.peer, 2),
+        s.ratios.peer === null ? '–' : `**${fmt(s.ratios.peer, 2)}** ${rounds(s.ratios.peerRounds)}`,
         read ? `≥ ${TARGETS.peerRatio}` : '–',
         `${fmt(s.results.edge.p99 / s.results.edge.p50, 1)}${read ? ` (target < ${TARGETS.p99OverP50})` : ''}`,
       ]),
@@ -278,7 +281,8 @@ export const svg = (r) => {
   const y = (v) => bottom - ((Math.log2(v) - Math.log2(lo)) / (Math.log2(hi) - Math.log2(lo))) * (bottom - top)
   const out = []
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img">`,
+    `<title>edge-iam requests per second over the floor's and over the peer's, per scenario, with the targets</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="24" font-size="15" font-weight="bold">edge-iam throughput ratios (log scale), ${esc(r.date.slice(0, 10))}</text>`,
     `<text x="${left}" y="42" fill="#555">bars: edge-iam req/s ÷ floor and ÷ peer; dashed lines: targets (floor ≥ 0.85, /me ≥ 1; peer ≥ 2), read scenarios</text>`,

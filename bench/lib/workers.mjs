@@ -52,7 +52,17 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
  * `script` overrides the config's `main`; `secrets` are written to an env file of the bench's own,
  * which wrangler then reads instead of a developer's `.dev.vars`. Logs go to .wrangler/bench/logs/.
  */
-export const startWorker = async ({ name, config, script, port, inspectorPort, persistTo, secrets, readyPath }) => {
+export const startWorker = async ({
+  name,
+  config,
+  script,
+  port,
+  inspectorPort,
+  persistTo,
+  secrets,
+  readyPath,
+  extraArgs = [],
+}) => {
   const logDir = join(BENCH_DIR, 'logs')
   mkdirSync(logDir, { recursive: true })
   const log = openSync(join(logDir, `${name}.log`), 'a')
@@ -81,6 +91,7 @@ export const startWorker = async ({ name, config, script, port, inspectorPort, p
     '--show-interactive-dev-session=false',
     '--env-file',
     envFile,
+    ...extraArgs,
   ]
   const child = spawn(process.execPath, [WRANGLER, ...args], {
     cwd: ROOT,
