@@ -1,14 +1,13 @@
 import { type SQL, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/d1'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
-import * as schema from './schema'
 
 /**
  * Drizzle over D1, or over a D1 session (which has the `prepare` and `batch` Drizzle uses).
- * `casing` must match drizzle.config.ts.
+ * `casing` must match drizzle.config.ts. No `schema`: nothing uses the relational query API, and
+ * with it every request (one Drizzle instance per D1 session) would rebuild the relations map.
  */
-export const createDb = (d1: D1Database | D1DatabaseSession) =>
-  drizzle(d1 as D1Database, { schema, casing: 'snake_case' })
+export const createDb = (d1: D1Database | D1DatabaseSession) => drizzle(d1 as D1Database, { casing: 'snake_case' })
 export type Db = ReturnType<typeof createDb>
 
 type ValueOf<C extends SQLiteColumn> = C['_']['notNull'] extends true ? C['_']['data'] : C['_']['data'] | null

@@ -22,6 +22,7 @@ import { requireManages } from './members'
 import { forgetSecondFactor } from './mfa'
 import { peopleOf } from './organizations'
 import type { Principal } from './principal'
+import { profileColumns } from './principals'
 import { releaseClaims, signInAddress } from './profile'
 import { allScopes } from './roles'
 import { validEmail, validName } from './rules'
@@ -48,7 +49,7 @@ export const listPeople = async (deps: Deps, p: Principal, q: MarkerQuery) => {
     q,
     (after, take) =>
       deps.db
-        .select()
+        .select(profileColumns)
         .from(users)
         .where(
           and(

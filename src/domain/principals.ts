@@ -46,7 +46,8 @@ const keyOf = (c: PrincipalCopy['credential']) => (c.kind === 'session' ? sessio
 
 // ---- Reading copies back from D1 -------------------------------------------------------------
 
-const userColumns = {
+/** The columns of a user's profile (`UserProfile`): what lists and presenters read, no secrets. */
+export const profileColumns = {
   id: users.id,
   publicId: users.publicId,
   email: users.email,
@@ -91,7 +92,7 @@ const sessionCopies = (deps: Deps, where: SQL) =>
   deps.db
     .select({
       login: named('login', { id: logins.id, expiresAt: logins.expiresAt }),
-      user: named('user', userColumns),
+      user: named('user', profileColumns),
       passwordChangeRequired: sql`${users.passwordChangeRequired}`
         .mapWith(users.passwordChangeRequired)
         .as('user_password_change_required'),
@@ -127,7 +128,7 @@ const tokenCopies = (deps: Deps, where: SQL) =>
         utility: apiTokens.utility,
         expiresAt: apiTokens.expiresAt,
       }),
-      user: named('user', userColumns),
+      user: named('user', profileColumns),
       serviceAccount: named('sa', getTableColumns(serviceAccounts)),
       ...accessColumns,
     })

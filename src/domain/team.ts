@@ -1,5 +1,4 @@
 import { and, asc, eq } from 'drizzle-orm'
-import { named } from '../db/client'
 import { invitations, memberships, type ScopeRoleMap, users } from '../db/schema'
 import { authorizeIn } from './authorize'
 import type { Deps } from './context'
@@ -21,13 +20,13 @@ export const listTeam = async (deps: Deps, p: Principal) => {
   const [members, pending] = await deps.db.batch([
     deps.db
       .select({
-        user: named('user', {
+        user: {
           id: users.id,
           publicId: users.publicId,
           email: users.email,
           displayName: users.displayName,
-        }),
-        membership: named('m', { role: memberships.role, scopeRoles: memberships.scopeRoles }),
+        },
+        membership: { role: memberships.role, scopeRoles: memberships.scopeRoles },
       })
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))

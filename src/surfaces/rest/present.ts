@@ -33,10 +33,12 @@ export const ServiceAccountSchema = z
   .openapi('ServiceAccount')
 
 /** Leaves out absent values rather than sending nulls. */
-export const defined = <T extends Record<string, unknown>>(o: T) =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], null>
-  }
+export const defined = <T extends Record<string, unknown>>(o: T) => {
+  // A plain loop: lists present a hundred of these per response.
+  const out: Record<string, unknown> = {}
+  for (const key in o) if (o[key] !== null && o[key] !== undefined) out[key] = o[key]
+  return out as { [K in keyof T]: Exclude<T[K], null> }
+}
 
 /** A user as the REST surface shows one, for the API reference's examples. */
 export const USER_EXAMPLE = {
