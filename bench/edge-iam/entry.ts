@@ -3,7 +3,7 @@
  * `src/index.ts` itself, on the same persisted storage):
  * - every request runs on D1 and KV bindings that count their round trips (the proxies of
  *   test/support/storage-ops.ts: each statement run and each batch is one D1 round trip, each KV
- *   call one KV operation), reported in `x-bench-d1` and `x-bench-kv` (`x-bench-ops` lists them);
+ *   call one KV operation), reported in `x-bench-d1` and `x-bench-kv` (`x-bench-ops` lists them, each statement as its verb and tables);
  *   work the request leaves to `waitUntil` is awaited and counted too, and also reported apart in
  *   `x-bench-d1-deferred` and `x-bench-kv-deferred`;
  * - `POST /__bench/passwords {password}` (root token only) hashes one password with the app's own
@@ -16,7 +16,7 @@ import { hashPassword } from '../../src/auth/passwords'
 import { createDb } from '../../src/db/client'
 import { users } from '../../src/db/schema'
 import worker from '../../src/index'
-import { countingEnv } from '../../test/support/storage-ops'
+import { countingEnv, describeOps } from '../../test/support/storage-ops'
 
 const setPasswords = async (request: Request, env: Env) => {
   const root = env.ROOT_TOKEN
@@ -59,7 +59,7 @@ export default {
     out.headers.set('x-bench-kv', String(ops.kv.length))
     out.headers.set('x-bench-d1-deferred', String(ops.d1.length - inRequest.d1))
     out.headers.set('x-bench-kv-deferred', String(ops.kv.length - inRequest.kv))
-    out.headers.set('x-bench-ops', JSON.stringify(ops).slice(0, 4000))
+    out.headers.set('x-bench-ops', JSON.stringify(describeOps(ops)))
     return out
   },
   queue: worker.queue,

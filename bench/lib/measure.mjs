@@ -106,15 +106,7 @@ export const countOps = async (url, build, key, { samples = 5, extraHeaders = {}
     deferredD1: range('deferredD1'),
     deferredKv: range('deferredKv'),
     statuses: [...new Set(seen.map((s) => s.status))],
-    d1Ops: last.ops.d1.map(summarize),
-    kvOps: last.ops.kv.map((op) => op.replace(/:[\w-]{8,}$/, ':…')),
+    d1Ops: last.ops.d1,
+    kvOps: last.ops.kv,
   }
-}
-
-/** A query cut to its verb and tables, for the report. */
-const summarize = (query) => {
-  if (query.startsWith('batch of')) return query
-  const verb = query.trim().split(/\s+/)[0].toUpperCase()
-  const tables = [...new Set([...query.matchAll(/(?:from|join|into|update)\s+"?(\w+)"?/gi)].map((m) => m[1]))]
-  return `${verb} ${tables.join(', ')}`
 }

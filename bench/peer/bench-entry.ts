@@ -10,7 +10,7 @@
  * (answered in `x-bench-d1` and `x-bench-kv`).
  */
 import { getMigrations } from 'better-auth/db/migration'
-import { countingEnv } from '../../test/support/storage-ops'
+import { countingEnv, describeOps } from '../../test/support/storage-ops'
 import { type Auth, authFor, createAuth, type PeerEnv } from './auth'
 
 type Json = Record<string, unknown>
@@ -86,12 +86,13 @@ export default {
     const { auth, ops } = counting
     ops.d1.length = 0
     ops.kv.length = 0
+    ops.batches.length = 0
     const response = await auth.handler(request)
     const body = await response.arrayBuffer()
     const headers = new Headers(response.headers)
     headers.set('x-bench-d1', String(ops.d1.length))
     headers.set('x-bench-kv', String(ops.kv.length))
-    headers.set('x-bench-ops', JSON.stringify(ops).slice(0, 4000))
+    headers.set('x-bench-ops', JSON.stringify(describeOps(ops)))
     return new Response(body, { status: response.status, headers })
   },
 } satisfies ExportedHandler<PeerEnv>

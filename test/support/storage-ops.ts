@@ -3,8 +3,9 @@
  * operation is one. The real bindings do the work; the proxies only count.
  */
 export const countingEnv = (base: Env) => {
-  const ops = { d1: [] as string[], kv: [] as string[] }
+  const ops = { d1: [] as string[], kv: [] as string[], batches: [] as string[][] }
   const real = new WeakMap<object, D1PreparedStatement>()
+  const queries = new WeakMap<object, string>()
   const statement = (s: D1PreparedStatement, query: string): D1PreparedStatement => {
     const wrapped = new Proxy(s, {
       get(target, key) {
@@ -16,6 +17,7 @@ export const countingEnv = (base: Env) => {
       },
     })
     real.set(wrapped, s)
+    queries.set(wrapped, query)
     return wrapped
   }
   // The database and each of its sessions (the Sessions API), which the Worker queries through.
@@ -26,6 +28,7 @@ export const countingEnv = (base: Env) => {
         if (key === 'batch')
           return (statements: D1PreparedStatement[]) => {
             ops.d1.push(`batch of ${statements.length}`)
+            ops.batches.push(statements.map((s) => queries.get(s) ?? '?'))
             return target.batch(statements.map((s) => real.get(s) ?? s))
           }
         if (key === 'withSession') return (readFrom?: string) => counted((target as D1Database).withSession(readFrom))
@@ -45,4 +48,22 @@ export const countingEnv = (base: Env) => {
     },
   })
   return { env: { ...base, DB: db, SESSIONS: kv } as Env, ops }
+}
+
+/** A statement cut to its verb and tables. */
+const summarize = (query: string) => {
+  const verb = query.trim().split(/\s+/)[0]?.toUpperCase() ?? '?'
+  const tables = [...new Set([...query.matchAll(/(?:from|join|into|update)\s+"?(\w+)"?/gi)].map((m) => m[1]))]
+  return `${verb} ${tables.join(', ')}`
+}
+
+/** The counted operations for a report: each statement as its verb and tables, batches with theirs. */
+export const describeOps = (ops: ReturnType<typeof countingEnv>['ops']) => {
+  const batches = ops.batches.values()
+  return {
+    d1: ops.d1.map((op) =>
+      op.startsWith('batch of ') ? `${op} (${(batches.next().value ?? []).map(summarize).join('; ')})` : summarize(op),
+    ),
+    kv: ops.kv.map((op) => op.replace(/:[\w-]{8,}$/, ':…')),
+  }
 }
