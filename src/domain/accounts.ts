@@ -32,8 +32,22 @@ import { validEmail, validName } from './rules'
  */
 export type User = typeof users.$inferSelect
 
+/** The columns of a user an account shows (never a password hash). */
+const accountColumns = {
+  id: users.id,
+  publicId: users.publicId,
+  email: users.email,
+  displayName: users.displayName,
+  ssoChannel: users.ssoChannel,
+  enabled: users.enabled,
+  pictureUrl: users.pictureUrl,
+  joinedAt: users.joinedAt,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+}
+
 /** A user with their role in the caller's workspace and scope (null: not a member of it). */
-export type Account = User & {
+export type Account = Pick<User, keyof typeof accountColumns> & {
   roleName: string | null
   roleScope: ScopeRoleMap | null
   /** When the pending invitation to this workspace expires. */
@@ -94,7 +108,7 @@ const accountQuery = (deps: Deps, workspaceId: number | null, scope: Scope) => {
   }
   const select = () =>
     deps.db
-      .select({ user: users, roleName, roleScope: memberships.scopeRoles, invitationExpiresAt })
+      .select({ user: accountColumns, roleName, roleScope: memberships.scopeRoles, invitationExpiresAt })
       .from(users)
       .leftJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.workspaceId, workspaceId ?? -1)))
   const toAccount = (r: Awaited<ReturnType<ReturnType<typeof select>['where']>>[number]): Account => ({
