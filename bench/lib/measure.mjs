@@ -107,6 +107,6 @@ export const countOps = async (url, build, key, { samples = 5, extraHeaders = {}
     deferredKv: range('deferredKv'),
     statuses: [...new Set(seen.map((s) => s.status))],
     d1Ops: last.ops.d1,
-    kvOps: last.ops.kv,
+    kvOps: last.ops.kv.map((op) => op.replace(/:[\w-]{8,}$/, ':…')),
   }
 }

@@ -57,13 +57,13 @@ const summarize = (query: string) => {
   return `${verb} ${tables.join(', ')}`
 }
 
-/** The counted operations for a report: each statement as its verb and tables, batches with theirs. */
+/** The counted D1 operations for a report: each statement as its verb and tables, batches with theirs. */
 export const describeOps = (ops: ReturnType<typeof countingEnv>['ops']) => {
   const batches = ops.batches.values()
   return {
     d1: ops.d1.map((op) =>
       op.startsWith('batch of ') ? `${op} (${(batches.next().value ?? []).map(summarize).join('; ')})` : summarize(op),
     ),
-    kv: ops.kv.map((op) => op.replace(/:[\w-]{8,}$/, ':…')),
+    kv: ops.kv,
   }
 }
