@@ -19,7 +19,7 @@ const floorTarget = (s) => (s.id === 'me' ? TARGETS.meFloorRatio : TARGETS.floor
 const fmt = (n, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–'
 const kib = (bytes) => `${fmt(bytes / 1024, 1)} KiB`
-const pct = (n) => `${n >= 0 ? '+' : ''}${fmt(n * 100, 0)}%`
+const pct = (n) => `${n >= 0 ? '+' : ''}${fmt(n * 100, Math.abs(n) < 0.01 ? 1 : 0)}%`
 const range = ([lo, hi]) => (lo === hi ? String(lo) : `${lo}–${hi}`)
 const kvReads = (ops) => ops.kvOps.filter((op) => op.startsWith('get')).length
 
@@ -64,7 +64,7 @@ export const verdicts = (r) => {
       check(
         `${s.title}: the session re-check and the write in ${TARGETS.writeD1} D1 round trip`,
         together,
-        `${together ? 'one batch re-checks the caller and writes' : 'the re-check and the write are apart'}; ${range(c.d1)} D1 round trips in all (${c.d1Ops.join(' + ')}), ${range(c.kv)} KV operations`,
+        `${together ? 'one batch re-checks the caller and writes' : 'the re-check and the write are apart'}; ${range(c.d1)} D1 round trips and ${range(c.kv)} KV operations in all (listed above)`,
       )
     }
     for (const [target, res] of Object.entries(s.results))
