@@ -4,8 +4,7 @@
  */
 export const countingEnv = (base: Env) => {
   const ops = { d1: [] as string[], kv: [] as string[], batches: [] as string[][] }
-  const real = new WeakMap<object, D1PreparedStatement>()
-  const queries = new WeakMap<object, string>()
+  const originals = new WeakMap<object, { statement: D1PreparedStatement; query: string }>()
   const statement = (s: D1PreparedStatement, query: string): D1PreparedStatement => {
     const wrapped = new Proxy(s, {
       get(target, key) {
@@ -16,8 +15,7 @@ export const countingEnv = (base: Env) => {
         return value.bind(target)
       },
     })
-    real.set(wrapped, s)
-    queries.set(wrapped, query)
+    originals.set(wrapped, { statement: s, query })
     return wrapped
   }
   // The database and each of its sessions (the Sessions API), which the Worker queries through.
@@ -28,8 +26,8 @@ export const countingEnv = (base: Env) => {
         if (key === 'batch')
           return (statements: D1PreparedStatement[]) => {
             ops.d1.push(`batch of ${statements.length}`)
-            ops.batches.push(statements.map((s) => queries.get(s) ?? '?'))
-            return target.batch(statements.map((s) => real.get(s) ?? s))
+            ops.batches.push(statements.map((s) => originals.get(s)?.query ?? '?'))
+            return target.batch(statements.map((s) => originals.get(s)?.statement ?? s))
           }
         if (key === 'withSession') return (readFrom?: string) => counted((target as D1Database).withSession(readFrom))
         const value = Reflect.get(target, key)
