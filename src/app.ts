@@ -20,9 +20,6 @@ import { rpc } from './surfaces/rpc'
 import { system } from './surfaces/system'
 
 const MAX_BODY_BYTES = 64 * 1024
-/** A traffic upload carries up to 100 samples with their request headers. */
-const MAX_TRAFFIC_BODY_BYTES = 1024 * 1024
-const TRAFFIC_UPLOAD = '/api/uploadTraffic'
 const SURFACES: readonly Surface[] = [rpc, rest, jsonApi, auth, system]
 
 /** Each surface answers errors in its own dialect; paths of none answer problem details. */
@@ -44,8 +41,11 @@ export const createApp = () => {
         throw new AppError('PAYLOAD_TOO_LARGE', `Request body must be at most ${maxSize / 1024} KB`)
       },
     })
-  const [anyBody, trafficBody] = [limitTo(MAX_BODY_BYTES), limitTo(MAX_TRAFFIC_BODY_BYTES)]
-  app.use((c, next) => (c.req.path === TRAFFIC_UPLOAD ? trafficBody : anyBody)(c, next))
+  const anyBody = limitTo(MAX_BODY_BYTES)
+  const ownLimits = new Map(
+    SURFACES.flatMap((s) => Object.entries(s.bodyLimits ?? {})).map(([path, bytes]) => [path, limitTo(bytes)]),
+  )
+  app.use((c, next) => (ownLimits.get(c.req.path) ?? anyBody)(c, next))
   app.use(async (c, next) => {
     const meta = {
       ip: c.req.header('cf-connecting-ip') ?? null,

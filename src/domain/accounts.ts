@@ -1,4 +1,4 @@
-import { and, count, eq, isNotNull, isNull, type SQL, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, isNotNull, isNull, type SQL, sql } from 'drizzle-orm'
 import { newPublicId, newSecretToken, sha256 } from '../auth/crypto'
 import { invitations, logins, memberships, passwordResets, type ScopeRoleMap, users } from '../db/schema'
 import { keepsAnAdmin } from './admins'
@@ -81,6 +81,13 @@ export const ACCOUNT_LIST: ListSpec = {
     'password_hash',
     'invitation_token',
   ],
+}
+
+/** Accounts by id, outside any workspace (no role): what a list of sessions includes. */
+export const accountsByIds = async (deps: Deps, ids: number[]): Promise<Account[]> => {
+  if (ids.length === 0) return []
+  const rows = await deps.db.select(accountColumns).from(users).where(inArray(users.id, ids))
+  return rows.map((u) => ({ ...u, roleName: null, roleScope: null, invitationExpiresAt: null }))
 }
 
 /** The columns and expressions of an account in a workspace and scope. */

@@ -1,7 +1,7 @@
-import { and, asc, count, eq, gt, inArray, or } from 'drizzle-orm'
+import { and, asc, count, eq, gt, or } from 'drizzle-orm'
 import { named } from '../db/client'
 import { logins, trustedDevices, users } from '../db/schema'
-import type { User } from './accounts'
+import { type Account, accountsByIds } from './accounts'
 import { authorize, authorizeUser } from './authorize'
 import { commit } from './commit'
 import type { Deps } from './context'
@@ -137,7 +137,7 @@ export const listSessions = async (
   deps: Deps,
   p: Principal,
   q: ListQuery,
-): Promise<Page<Session> & { accounts: User[] }> => {
+): Promise<Page<Session> & { accounts: Account[] }> => {
   await authorize(deps, p, 'listSessions')
   const where = and(gt(logins.expiresAt, deps.now()), sessionsVisibleTo(p), toWhere(SESSION_TARGETS, q.filters))
   const itemsQuery = deps.db
@@ -157,9 +157,9 @@ export const listSessions = async (
     ? await deps.db.batch([itemsQuery, countQuery]).then(([r, [t]]) => [r, t?.n ?? 0] as const)
     : ([await itemsQuery, undefined] as const)
   const items = rows.slice(0, q.page.size).map((r): Session => ({ ...r.login, accountPublicId: r.user.publicId }))
-  const ids = [...new Set(items.map((s) => s.userId))]
-  const accounts =
-    q.included.includes('account') && ids.length ? await deps.db.select().from(users).where(inArray(users.id, ids)) : []
+  const accounts = q.included.includes('account')
+    ? await accountsByIds(deps, [...new Set(items.map((s) => s.userId))])
+    : []
   return { items, more: rows.length > q.page.size, ...(total === undefined ? {} : { count: total }), accounts }
 }
 

@@ -11,6 +11,8 @@ import { looksLikeSessionToken, principalFromSessionToken } from '../domain/sess
 import type { AppEnv } from './env'
 
 export const SESSION_COOKIE = 'session'
+/** How this service's cookies are set: `__Host-`, HttpOnly, Secure, SameSite=Lax, the whole site. */
+export const HOST_COOKIE = { prefix: 'host', httpOnly: true, secure: true, sameSite: 'Lax', path: '/' } as const
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**

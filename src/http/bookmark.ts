@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
-import { SESSION_COOKIE } from './authenticate'
+import { HOST_COOKIE, SESSION_COOKIE } from './authenticate'
 
 /** The header that carries a D1 bookmark both ways. */
 export const BOOKMARK_HEADER = 'x-d1-bookmark'
@@ -22,11 +22,5 @@ export const returnBookmark = (c: Context, bookmark: string | null, readFrom: st
   if (!bookmark) return
   c.header(BOOKMARK_HEADER, bookmark)
   if (bookmark !== readFrom && getCookie(c, SESSION_COOKIE, 'host'))
-    setCookie(c, BOOKMARK_COOKIE, bookmark, {
-      prefix: 'host',
-      httpOnly: true,
-      secure: true,
-      sameSite: 'Lax',
-      path: '/',
-    })
+    setCookie(c, BOOKMARK_COOKIE, bookmark, HOST_COOKIE)
 }

@@ -15,6 +15,9 @@ const SECURITY: Record<string, string[]>[] = [
  */
 export const EmailAddress = z.string().max(320).openapi({ format: 'email', example: 'alice@example.com' })
 
+/** A public id in a path: 10 upper-case letters and digits; anything else is a 400 saying `message`. */
+export const PublicId = (message: string) => z.string().regex(/^[A-Z0-9]{10}$/, { message })
+
 /** The headers that choose what an authenticated request acts on. */
 export const ContextHeaders = z.object({
   account: z.string().max(20).optional().openapi({

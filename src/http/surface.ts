@@ -13,6 +13,8 @@ export type Surface = {
   /** Paths equal to one of these, or below it. */
   prefixes: readonly string[]
   render: (c: Context<AppEnv>, err: AppError, headers?: Record<string, string>) => Response
+  /** Paths whose request bodies may exceed the app's limit, with their own limit in bytes. */
+  bodyLimits?: Readonly<Record<string, number>>
 }
 
 export const owns = (surface: Surface, path: string) =>

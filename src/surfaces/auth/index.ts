@@ -5,7 +5,7 @@ import { acceptInvitation } from '../../domain/invitations'
 import { TRUSTED_DEVICE_DAYS } from '../../domain/mfa'
 import { verifyEmail } from '../../domain/profile'
 import { bootstrap, completeSignIn, type Session, signIn } from '../../domain/sign-in'
-import { bearerOf, SESSION_COOKIE } from '../../http/authenticate'
+import { bearerOf, HOST_COOKIE, SESSION_COOKIE } from '../../http/authenticate'
 import type { AppEnv } from '../../http/env'
 import { EmailAddress, jsonBody, jsonResponse } from '../../http/openapi'
 import { problems, renderProblem } from '../../http/problem'
@@ -49,10 +49,9 @@ const DEVICE_COOKIE = 'device'
 
 /** The session also travels as an HttpOnly cookie for browsers, and so does a trusted device's token. */
 export const signedIn = (c: Context<AppEnv>, s: Session & { deviceToken?: string | null }) => {
-  const cookie = { prefix: 'host', httpOnly: true, secure: true, sameSite: 'Lax', path: '/' } as const
-  setCookie(c, SESSION_COOKIE, s.token, { ...cookie, expires: s.expiresAt })
+  setCookie(c, SESSION_COOKIE, s.token, { ...HOST_COOKIE, expires: s.expiresAt })
   if (s.deviceToken)
-    setCookie(c, DEVICE_COOKIE, s.deviceToken, { ...cookie, maxAge: TRUSTED_DEVICE_DAYS * 24 * 60 * 60 })
+    setCookie(c, DEVICE_COOKIE, s.deviceToken, { ...HOST_COOKIE, maxAge: TRUSTED_DEVICE_DAYS * 24 * 60 * 60 })
   return {
     token: s.token,
     expiresAt: s.expiresAt.toISOString(),

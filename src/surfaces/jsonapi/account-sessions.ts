@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { endSession, listSessions, SESSION_LIST, type Session } from '../../domain/logins'
 import { principalOf } from '../../http/authenticate'
+import { PublicId } from '../../http/openapi'
 import { jsonApiListQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
 import { ACCOUNT_TYPE, presentAccount } from './accounts'
@@ -51,7 +52,6 @@ export const accountSessions = createRouter()
         summary: 'Return a paginated list of iam:account_sessions',
         description:
           'Your own live sessions, and for an ADMIN those in the current workspace. `included[]=account` adds their accounts; refresh_seq and nonce are never filterable.',
-        errors: [],
       }),
       request: { query: listQuery.schema, headers },
       responses: {
@@ -83,11 +83,7 @@ export const accountSessions = createRouter()
     async (c) => {
       const q = listQuery.parse(c.req.queries())
       const { accounts, ...page } = await listSessions(c.var.deps, principalOf(c), q)
-      // Included accounts show what the caller is allowed to list sessions for; no role in this view.
-      const included = accounts.map((a) => ({
-        type: ACCOUNT_TYPE,
-        resource: presentAccount({ ...a, roleName: null, roleScope: null, invitationExpiresAt: null }),
-      }))
+      const included = accounts.map((a) => ({ type: ACCOUNT_TYPE, resource: presentAccount(a) }))
       return c.json(collection(c.req.url, TYPE, page, q, present, included), 200, { 'Content-Type': JSON_API })
     },
   )
@@ -100,10 +96,9 @@ export const accountSessions = createRouter()
         operationId: 'deleteAccountSession',
         summary: 'Delete the iam:account_sessions',
         description: "Ends a session you may see: its token is refused from its next request. Anyone else's is a 404.",
-        errors: [404],
       }),
       request: {
-        params: z.object({ id: z.string().regex(/^[A-Z0-9]{10}$/, { message: 'must be a session id' }) }),
+        params: z.object({ id: PublicId('must be a session id') }),
         headers,
       },
       responses: { 204: { description: 'Ended' }, ...errorsFor(false, 404) },

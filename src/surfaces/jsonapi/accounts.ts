@@ -11,6 +11,7 @@ import {
   updateAccount,
 } from '../../domain/accounts'
 import { principalOf } from '../../http/authenticate'
+import { PublicId } from '../../http/openapi'
 import { jsonApiListQuery, jsonApiShowQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
 import {
@@ -20,7 +21,6 @@ import {
   errorsFor,
   headers,
   jsonApiRoute,
-  optionalJson,
   type Presented,
   readOnly,
   requestDocument,
@@ -97,7 +97,7 @@ const READ_ONLY = {
   updated_at: readOnly,
 }
 
-const id = z.object({ id: z.string().regex(/^[A-Z0-9]{10}$/, { message: 'must be an account id like A1B2C3D4E5' }) })
+const id = z.object({ id: PublicId('must be an account id like A1B2C3D4E5') })
 const Single = SingleSchema('AccountDocument', ACCOUNT_TYPE, AccountAttributes)
 const ADMINS =
   'ADMIN of the current workspace, granting only roles within their own standing in every scope; what is global to the person (name, picture, enabled) needs an admin of every workspace they belong to.'
@@ -120,7 +120,6 @@ export const accounts = createRouter()
         summary: 'Return a paginated list of iam:accounts',
         description:
           "Root sees everyone, an ADMIN the members of the current workspace, anyone else only themselves. `role_name` is the effective role in the caller's workspace and scope. Filters and sorts come from an allow-list; anything else is a 400 naming the parameter.",
-        errors: [403],
       }),
       request: { query: listQuery.schema, headers },
       responses: {
@@ -150,7 +149,6 @@ export const accounts = createRouter()
         operationId: 'showAccount',
         summary: 'Show a specific iam:accounts',
         description: 'An account the caller may see (as in the list); anything else is a 404.',
-        errors: [404],
       }),
       request: { params: id, query: showQuery.schema, headers },
       responses: { 200: documentResponse(Single, 'The account', { data: EXAMPLE }), ...errorsFor(false, 404) },
@@ -170,7 +168,6 @@ export const accounts = createRouter()
         operationId: 'createAccount',
         summary: 'Create a new iam:accounts',
         description: `A pending account in the current workspace, and an invitation (3 days) emailed to it with a link carrying \`token=\`. ${ADMINS} An address that has an account already is a 409.`,
-        errors: [403, 409, 422],
       }),
       request: {
         headers,
@@ -214,7 +211,6 @@ export const accounts = createRouter()
         operationId: 'updateAccount',
         summary: 'Update a iam:accounts',
         description: `Anyone may change \`name\` and \`picture_url\` of their own account. Everything else takes an admin: ${ADMINS} Disabling ends the account's sessions at once. Read-only attributes (id, email, timestamps, joined_at) are a 422.`,
-        errors: [403, 404, 422],
       }),
       request: {
         params: id,
@@ -259,7 +255,6 @@ export const accounts = createRouter()
         operationId: 'deleteAccount',
         summary: 'Delete the iam:accounts',
         description: `Deletes a pending account; one that joined is disabled instead (its sessions end). ${ADMINS}`,
-        errors: [403, 404],
       }),
       request: { params: id, headers },
       responses: { 204: { description: 'Deleted, or disabled' }, ...errorsFor(false, 403, 404) },
@@ -279,7 +274,6 @@ export const accounts = createRouter()
         summary: 'Mark account as joined when user accepts invitation',
         description:
           'No credentials: the invitation token is the proof. With `password` (attributes or top level) it is set at once; without one, `meta.password_reset_token` (1 hour) sets it through /account/passwords/reset. An address that has an account already must send its password. Unknown token 404, expired 422.',
-        errors: [404, 422, 429],
         public: true,
       }),
       request: {
@@ -307,7 +301,7 @@ export const accounts = createRouter()
       },
     }),
     async (c) => {
-      const body = await optionalJson<z.infer<typeof JoinBody>>(await c.req.text())
+      const body = c.req.valid('json')
       const inAttributes = body?.data?.attributes?.password !== undefined
       const password = body?.data?.attributes?.password ?? body?.password
       const joined = await joinAccount(c.var.deps, c.req.valid('param').token, password).catch((err) => {
@@ -326,7 +320,6 @@ export const accounts = createRouter()
         operationId: 'resendInvitation',
         summary: 'Resend account invitation email',
         description: `A new invitation for a pending account: the old link stops working and the new one lives 3 days. An account that joined is a 409. ${ADMINS}`,
-        errors: [403, 404, 409],
       }),
       request: { params: id, headers },
       responses: { 204: { description: 'Sent' }, ...errorsFor(false, 403, 404, 409) },

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { AppError, invalid } from '../../domain/errors'
+import { AppError } from '../../domain/errors'
 import type { Page } from '../../domain/listing'
 import { ContextHeaders, jsonResponse, secured } from '../../http/openapi'
 import { JSON_API, jsonApiErrors } from './render'
@@ -125,13 +125,12 @@ export const requestDocument = <S extends z.ZodRawShape>(type: string, attribute
   return { content: { 'application/vnd.api+json': { schema }, 'application/json': { schema } }, required: true }
 }
 
-/** The route parts every JSON:API operation shares: credentials, context headers, errors. */
+/** The route parts every JSON:API operation shares: its names and, unless public, its credentials. */
 export const jsonApiRoute = (config: {
   tag: string
   operationId: string
   summary: string
   description: string
-  errors: readonly number[]
   public?: boolean
 }) => ({
   operationId: config.operationId,
@@ -148,16 +147,6 @@ export const documentResponse = <T extends z.ZodType>(schema: T, description: st
 
 export const errorsFor = (publicRoute: boolean, ...statuses: number[]) =>
   jsonApiErrors(...new Set([400, ...(publicRoute ? [] : [401]), ...statuses]))
-
-/** An optional JSON body: none when empty, else it must parse. */
-export const optionalJson = async <T>(text: string): Promise<T | null> => {
-  if (text.trim() === '') return null
-  try {
-    return JSON.parse(text) as T
-  } catch {
-    throw invalid('The body is not valid JSON', [{ path: [], message: 'is not valid JSON', in: 'body' }])
-  }
-}
 
 /** A domain error about body fields, pointed at where a JSON:API document holds them. */
 export const underAttributes = (err: unknown) =>

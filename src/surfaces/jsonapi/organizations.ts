@@ -9,6 +9,7 @@ import {
   renameOrganization,
 } from '../../domain/organizations'
 import { principalOf } from '../../http/authenticate'
+import { PublicId } from '../../http/openapi'
 import { jsonApiListQuery, jsonApiShowQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
 import {
@@ -47,9 +48,7 @@ const EXAMPLE = {
   attributes: { name: 'Acme', created_at: '2026-11-23T10:00:00.000Z', updated_at: '2026-11-23T10:00:00.000Z' },
 }
 const Single = SingleSchema('OrganizationDocument', TYPE, Attributes)
-const id = z.object({
-  id: z.string().regex(/^[A-Z0-9]{10}$/, { message: 'must be an organization id like F6G7H8I9J0' }),
-})
+const id = z.object({ id: PublicId('must be an organization id like F6G7H8I9J0') })
 const Body = requestDocument(
   TYPE,
   { name: z.string().max(200), id: readOnly, created_at: readOnly, updated_at: readOnly },
@@ -66,7 +65,6 @@ export const organizations = createRouter()
         operationId: 'listOrganizations',
         summary: 'Return a paginated list of iam:organizations',
         description: 'Root sees every organization; anyone else the organization of their current workspace.',
-        errors: [],
       }),
       request: { query: listQuery.schema, headers },
       responses: {
@@ -97,7 +95,6 @@ export const organizations = createRouter()
         summary: 'Create a new iam:organizations',
         description:
           'Root only: a new organization with its first workspace (`meta.first_workspace_id`). Then POST /accounts as root, with the `account` header naming that workspace, invites its first ADMIN.',
-        errors: [403, 422],
       }),
       request: { headers, body: Body },
       responses: {
@@ -126,7 +123,6 @@ export const organizations = createRouter()
         operationId: 'showOrganization',
         summary: 'Show a specific iam:organizations',
         description: 'One the caller may see; anything else is a 404.',
-        errors: [404],
       }),
       request: { params: id, query: showQuery.schema, headers },
       responses: { 200: documentResponse(Single, 'The organization', { data: EXAMPLE }), ...errorsFor(false, 404) },
@@ -146,7 +142,6 @@ export const organizations = createRouter()
         operationId: 'updateOrganization',
         summary: 'Update a iam:organizations',
         description: 'Root, or an ADMIN of a workspace of the organization: its name.',
-        errors: [403, 404, 422],
       }),
       request: { params: id, headers, body: Body },
       responses: {
@@ -170,7 +165,6 @@ export const organizations = createRouter()
         operationId: 'deleteOrganization',
         summary: 'Delete the iam:organizations',
         description: 'Root, or an ADMIN of it; 409 while it still has members.',
-        errors: [403, 404, 409],
       }),
       request: { params: id, headers },
       responses: { 204: { description: 'Deleted' }, ...errorsFor(false, 403, 404, 409) },

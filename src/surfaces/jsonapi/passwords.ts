@@ -31,7 +31,6 @@ export const passwords = createRouter()
         summary: 'Request a password reset for an account',
         description:
           'Emails a link with `token=` (1 hour, single use) when the address has an account. Always 204, with the same work either way; throttled per address and per IP.',
-        errors: [422, 429],
         public: true,
       }),
       request: { body: body({ email: z.string().max(320) }, { email: 'alice@example.com' }) },
@@ -54,7 +53,6 @@ export const passwords = createRouter()
         operationId: 'resetAccountPassword',
         summary: 'Reset a password using a reset token',
         description: `${RULES} Every session of the account ends. An unknown or used token is a 404, an expired one a 422.`,
-        errors: [404, 422],
         public: true,
       }),
       request: {
@@ -80,7 +78,6 @@ export const passwords = createRouter()
         operationId: 'passwordResetTokenValid',
         summary: 'Check if a password reset token is valid',
         description: 'true only for a token that exists, is unused and has not expired.',
-        errors: [],
         public: true,
       }),
       request: { query: z.object({ token: z.string().max(256) }) },
@@ -109,7 +106,6 @@ export const passwords = createRouter()
         operationId: 'changeAccountPassword',
         summary: 'Change the password for the authenticated account',
         description: `With the current password (a wrong one is a 422, not a 401). ${RULES} The account's other sessions end.`,
-        errors: [403, 422, 429],
       }),
       request: {
         headers,

@@ -3,7 +3,14 @@ import type { Identity } from '../../domain/principal'
 import { describeCurrentIdentity, updateOwnProfile } from '../../domain/profile'
 import { principalOf } from '../../http/authenticate'
 import { createRouter } from '../../http/router'
-import { presentServiceAccount, presentUser, ServiceAccountSchema, USER_EXAMPLE, UserSchema } from './present'
+import {
+  ProfileNames,
+  presentServiceAccount,
+  presentUser,
+  ServiceAccountSchema,
+  USER_EXAMPLE,
+  UserSchema,
+} from './present'
 import { restRoute } from './route'
 
 const CurrentIdentity = z
@@ -24,9 +31,7 @@ const presentIdentity = (i: Identity): z.infer<typeof CurrentIdentity> => {
 const ProfileChange = z
   .object({
     email: z.string().max(320).optional().openapi({ format: 'email', description: 'One of your verified addresses' }),
-    givenName: z.string().max(200).optional(),
-    familyName: z.string().max(200).optional(),
-    displayName: z.string().max(200).optional(),
+    ...ProfileNames,
   })
   .strict()
   .openapi({ example: { givenName: 'Alice', familyName: 'Smith', displayName: 'Alice S.' } })

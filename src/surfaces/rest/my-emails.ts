@@ -4,7 +4,7 @@ import { principalOf } from '../../http/authenticate'
 import { EmailAddress } from '../../http/openapi'
 import { markerQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
-import { defined } from './present'
+import { defined, presentPage } from './present'
 import { ListOf, ResourceId, restRoute, Timestamp } from './route'
 
 const UserEmail = z
@@ -57,7 +57,7 @@ export const myEmails = createRouter()
     }),
     async (c) => {
       const page = await listOwnEmails(c.var.deps, principalOf(c), c.req.valid('query'))
-      return c.json({ ...page, items: page.items.map(presentEmail) }, 200)
+      return c.json(presentPage(page, presentEmail), 200)
     },
   )
   .openapi(

@@ -10,7 +10,7 @@ import {
 import { principalOf } from '../../http/authenticate'
 import { markerQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
-import { defined } from './present'
+import { defined, presentPage } from './present'
 import { ListOf, ResourceId, restRoute, Timestamp } from './route'
 
 const LoginSchema = z
@@ -88,7 +88,7 @@ export const myLogins = createRouter()
     }),
     async (c) => {
       const page = await listOwnLogins(c.var.deps, principalOf(c), c.req.valid('query'))
-      return c.json({ ...page, items: page.items.map(presentLogin) }, 200)
+      return c.json(presentPage(page, presentLogin), 200)
     },
   )
   .openapi(
@@ -136,7 +136,7 @@ export const myLogins = createRouter()
     }),
     async (c) => {
       const page = await listOwnTrustedDevices(c.var.deps, principalOf(c), c.req.valid('query'))
-      return c.json({ ...page, items: page.items.map(presentDevice) }, 200)
+      return c.json(presentPage(page, presentDevice), 200)
     },
   )
   .openapi(

@@ -12,16 +12,10 @@ import { principalOf } from '../../http/authenticate'
 import { EmailAddress } from '../../http/openapi'
 import { markerQuery } from '../../http/query'
 import { createRouter } from '../../http/router'
-import { presentUser, USER_EXAMPLE, UserSchema } from './present'
+import { ProfileNames, presentPage, presentUser, USER_EXAMPLE, UserSchema } from './present'
 import { ListOf, ResourceId, restRoute } from './route'
 
 const User = z.object({ user: ResourceId })
-
-const Profile = {
-  givenName: z.string().max(200).optional(),
-  familyName: z.string().max(200).optional(),
-  displayName: z.string().max(200).optional(),
-}
 
 const ADMINS =
   'ADMIN of the current workspace; a person of another organization is a 404. What is global to the person (their profile, password, second factor) needs an admin of every workspace they belong to, at or above their role in each scope.'
@@ -43,7 +37,7 @@ export const orgUsers = createRouter()
     }),
     async (c) => {
       const page = await listPeople(c.var.deps, principalOf(c), c.req.valid('query'))
-      return c.json({ ...page, items: page.items.map(presentUser) }, 200)
+      return c.json(presentPage(page, presentUser), 200)
     },
   )
   .openapi(
@@ -55,7 +49,7 @@ export const orgUsers = createRouter()
       summary: 'Create a user',
       description: `A new person in the current workspace, with its default invite role (else GUEST) in every scope, and no password: give them a temporary one with POST /org/users/{user}/password/reset. A taken email is a 409. ${ADMINS}`,
       body: z
-        .object({ email: EmailAddress, ...Profile })
+        .object({ email: EmailAddress, ...ProfileNames })
         .strict()
         .openapi({ example: { email: 'bob@example.com', givenName: 'Bob', displayName: 'Bob' } }),
       status: 201,
@@ -91,7 +85,7 @@ export const orgUsers = createRouter()
       description: `Changes only the fields sent; any other field is a 400. A new email replaces the sign-in address (409 when taken). ${ADMINS}`,
       params: User,
       body: z
-        .object({ email: EmailAddress.optional(), ...Profile })
+        .object({ email: EmailAddress.optional(), ...ProfileNames })
         .strict()
         .openapi({ example: { displayName: 'Bobby' } }),
       status: 200,

@@ -32,6 +32,13 @@ export const ServiceAccountSchema = z
   })
   .openapi('ServiceAccount')
 
+/** The names of a person a request may set (blank clears one). */
+export const ProfileNames = {
+  givenName: z.string().max(200).optional(),
+  familyName: z.string().max(200).optional(),
+  displayName: z.string().max(200).optional(),
+}
+
 /** Leaves out absent values rather than sending nulls. */
 export const defined = <T extends Record<string, unknown>>(o: T) => {
   // A plain loop: lists present a hundred of these per response.

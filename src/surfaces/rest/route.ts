@@ -1,12 +1,11 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi'
-import { ContextHeaders, jsonBody, jsonResponse, secured } from '../../http/openapi'
+import { ContextHeaders, jsonBody, jsonResponse, PublicId, secured } from '../../http/openapi'
 import { problems } from '../../http/problem'
 
 /** A REST resource id: 10 upper-case letters and digits (anything else is a 400, never a 404). */
-export const ResourceId = z
-  .string()
-  .regex(/^[A-Z0-9]{10}$/, { message: 'must be 10 upper-case letters and digits, like A1B2C3D4E5' })
-  .openapi({ example: 'A1B2C3D4E5' })
+export const ResourceId = PublicId('must be 10 upper-case letters and digits, like A1B2C3D4E5').openapi({
+  example: 'A1B2C3D4E5',
+})
 
 export const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-23T10:00:00.000Z' })
 

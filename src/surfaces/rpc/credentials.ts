@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { deleteCookie } from 'hono/cookie'
 import { createApiToken, deleteApiToken, endSession, issuePasswordReset } from '../../domain/credentials'
 import { invalid } from '../../domain/errors'
-import { principalOf, SESSION_COOKIE } from '../../http/authenticate'
+import { HOST_COOKIE, principalOf, SESSION_COOKIE } from '../../http/authenticate'
 import { createRouter } from '../../http/router'
 import { rpcAction } from './action'
 
@@ -130,7 +130,7 @@ export const credentials = createRouter()
     async (c) => {
       const { redirectUrl } = c.req.valid('json')
       const logoutUrl = await endSession(c.var.deps, principalOf(c), redirectUrl)
-      deleteCookie(c, SESSION_COOKIE, { prefix: 'host', path: '/', secure: true })
+      deleteCookie(c, SESSION_COOKIE, HOST_COOKIE)
       return c.json({ logoutUrl, redirectUrl: redirectUrl ?? null }, 200)
     },
   )

@@ -2,7 +2,7 @@ import { createRouter } from '../../http/router'
 import type { Surface } from '../../http/surface'
 import { accounts } from './accounts'
 import { credentials } from './credentials'
-import { inventory } from './inventory'
+import { inventory, TRAFFIC_BODY_LIMITS } from './inventory'
 import { jobs } from './jobs'
 import { renderRpcError } from './render'
 import { roles } from './roles'
@@ -22,4 +22,5 @@ export const rpc: Surface = {
     .route('/', inventory),
   prefixes: ['/api'],
   render: renderRpcError,
+  bodyLimits: TRAFFIC_BODY_LIMITS,
 }

@@ -27,6 +27,9 @@ const Sample = z
   })
   .openapi('TrafficSample')
 
+/** A traffic upload carries up to 100 samples with their request headers. */
+export const TRAFFIC_BODY_LIMITS = { '/api/uploadTraffic': 1024 * 1024 }
+
 const Entries = z.array(z.string().max(64)).max(1000)
 
 export const inventory = createRouter()
