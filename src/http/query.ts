@@ -40,6 +40,7 @@ const FIELDS_KEY = /^fields\[([\w:]+)\]$/
  * filters and sort keys are rejected, never ignored) into a domain ListQuery.
  */
 export const jsonApiListQuery = (type: string, spec: ListSpec, includedTypes: readonly string[] = []) => {
+  const types = [type, ...includedTypes]
   const filterKeys = new Map<string, { field: string; op: Filter['op'] }>()
   for (const [field, { ops }] of Object.entries(spec.filters)) {
     for (const op of ops) filterKeys.set(filterKey(field, op), { field, op })
@@ -60,7 +61,7 @@ export const jsonApiListQuery = (type: string, spec: ListSpec, includedTypes: re
       }),
     count: z.string().optional().openapi({ description: 'true to return meta.count, the total number of items' }),
     ...Object.fromEntries(
-      [type, ...includedTypes].map((t) => [
+      types.map((t) => [
         `fields[${t}]`,
         stringOrList.openapi({
           description: `Attributes of ${t} to return (sparse fieldset): fields[${t}][]=a or a comma list`,
@@ -109,7 +110,12 @@ export const jsonApiListQuery = (type: string, spec: ListSpec, includedTypes: re
       else if (key === 'page[size]') query.page.size = integerIn(key, single(), 1, MAX_PAGE_SIZE)
       else if (key === 'count') query.count = booleanOf(key, single())
       else if (key === 'sort') query.sort = sortOf(spec, single())
-      else if (FIELDS_KEY.test(key)) query.fields[FIELDS_KEY.exec(key)?.[1] ?? type] = values.flatMap(splitList)
+      else if (FIELDS_KEY.test(key)) {
+        const fieldsOf = FIELDS_KEY.exec(key)?.[1] ?? type
+        if (!types.includes(fieldsOf))
+          throw queryError(key, `names no type of this route; it takes ${types.map((t) => `fields[${t}]`).join(', ')}`)
+        query.fields[fieldsOf] = values.flatMap(splitList)
+      }
       else if (key === 'included') {
         query.included = values.flatMap(splitList)
         const unknown = query.included.find((name) => !spec.includes?.includes(name))
@@ -157,22 +163,11 @@ export const jsonApiListQuery = (type: string, spec: ListSpec, includedTypes: re
  * The query of a single-resource route: `fields[...]` and `included` only; anything else is a
  * 400 naming it.
  */
-export const jsonApiShowQuery = (
-  type: string,
-  includes: readonly string[] = [],
-  includedTypes: readonly string[] = [],
-) => {
-  const list = jsonApiListQuery(type, { filters: {}, sort: [], includes }, includedTypes)
+export const jsonApiShowQuery = (type: string) => {
+  const list = jsonApiListQuery(type, { filters: {}, sort: [] })
   const schema = z.object({
-    ...Object.fromEntries(
-      [type, ...includedTypes].map((t) => [
-        `fields[${t}]`,
-        stringOrList.openapi({ description: `Attributes of ${t} to return` }),
-      ]),
-    ),
-    included: stringOrList.openapi({
-      description: includes.length ? `Related resources: ${includes.join(', ')}` : 'Nothing to include',
-    }),
+    [`fields[${type}]`]: stringOrList.openapi({ description: `Attributes of ${type} to return` }),
+    included: stringOrList.openapi({ description: 'Nothing to include' }),
   })
   const parse = (raw: Record<string, string[]>) => {
     const paging = Object.keys(raw).find(

@@ -463,6 +463,8 @@ describe('what the list refuses', () => {
       ['?filter[enabled__match]=t', 'filter[enabled__match]'],
       ['?filter[role_name__gte]=A', 'filter[role_name__gte]'],
       ['?page[offset]=2', 'page[offset]'],
+      ['?fields[iam:organizations]=name', 'fields[iam:organizations]'],
+      ['?fields[anything]=name', 'fields[anything]'],
     ] as const)
       await expectRefused(query, parameter)
   })
