@@ -4,7 +4,7 @@ const PUBLIC_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
 /** Uniform random characters from an alphabet (rejection sampling, no modulo bias). */
-const randomString = (alphabet: string, length: number): string => {
+export const randomString = (alphabet: string, length: number): string => {
   const limit = 256 - (256 % alphabet.length)
   let out = ''
   while (out.length < length) {
@@ -32,6 +32,21 @@ export const fromBase64Url = (text: string): Uint8Array =>
 
 /** `bytes` random bytes, base64url without padding (32 bytes → 43 characters). */
 export const newSecretToken = (bytes = 32) => toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)))
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>()
+
+/** The HMAC-SHA256 key of a secret, imported once per isolate rather than at every sign and verify. */
+export const hmacKey = (secret: string) => {
+  let key = hmacKeys.get(secret)
+  if (!key) {
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ])
+    hmacKeys.set(secret, key)
+  }
+  return key
+}
 
 /** SHA-256 of a string, base64url: how keys, codes and reset tokens are stored and looked up. */
 export const sha256 = async (value: string): Promise<string> =>

@@ -1,26 +1,11 @@
 import { errors, jwtVerify, SignJWT } from 'jose'
+import { hmacKey } from './crypto'
 
 /**
  * The only module that signs and checks tokens. Sessions and invitation codes are HS256 JWTs
  * under AUTH_SECRET, told apart by audience so that one can never stand in for the other.
  */
 const ISSUER = 'edge-iam'
-const encoder = new TextEncoder()
-
-const keys = new Map<string, Promise<CryptoKey>>()
-
-/** The HMAC key of a secret, imported once per isolate rather than at every sign and verify. */
-const keyOf = (secret: string) => {
-  let key = keys.get(secret)
-  if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-      'verify',
-    ])
-    keys.set(secret, key)
-  }
-  return key
-}
 
 export type SessionClaims = { loginId: string; userPublicId: string }
 
@@ -32,12 +17,12 @@ export const signSession = async (secret: string, claims: SessionClaims, expires
     .setSubject(claims.userPublicId)
     .setIssuedAt()
     .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(await keyOf(secret))
+    .sign(await hmacKey(secret))
 
 /** The session a token names, or null when it is forged, expired or not a session token. */
 export const verifySession = async (secret: string, token: string): Promise<SessionClaims | null> => {
   try {
-    const { payload } = await jwtVerify(token, await keyOf(secret), {
+    const { payload } = await jwtVerify(token, await hmacKey(secret), {
       issuer: ISSUER,
       audience: 'session',
       algorithms: ['HS256'],
@@ -62,11 +47,11 @@ export const signInvitation = async (secret: string, claims: InvitationClaims, e
     .setJti(crypto.randomUUID())
     .setIssuedAt()
     .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(await keyOf(secret))
+    .sign(await hmacKey(secret))
 
 export const verifyInvitation = async (secret: string, code: string): Promise<InvitationClaims | null> => {
   try {
-    const { payload } = await jwtVerify(code, await keyOf(secret), {
+    const { payload } = await jwtVerify(code, await hmacKey(secret), {
       issuer: ISSUER,
       audience: 'invitation',
       subject: 'invite_user',
@@ -91,12 +76,12 @@ export const signMfaChallenge = async (secret: string, userPublicId: string, exp
     .setJti(crypto.randomUUID())
     .setIssuedAt()
     .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(await keyOf(secret))
+    .sign(await hmacKey(secret))
 
 /** The user a challenge was issued to, or null when it is forged, expired or not a challenge. */
 export const verifyMfaChallenge = async (secret: string, token: string): Promise<string | null> => {
   try {
-    const { payload } = await jwtVerify(token, await keyOf(secret), {
+    const { payload } = await jwtVerify(token, await hmacKey(secret), {
       issuer: ISSUER,
       audience: 'mfa-challenge',
       algorithms: ['HS256'],

@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, isNotNull, isNull, type SQL, sql } from 'drizzle-orm'
 import { newPublicId, newSecretToken, sha256 } from '../auth/crypto'
-import { invitations, logins, memberships, passwordResets, type ScopeRoleMap, users } from '../db/schema'
+import { invitations, logins, memberships, type ScopeRoleMap, users } from '../db/schema'
 import { keepsAnAdmin } from './admins'
 import { authorize, authorizeIn, refuse } from './authorize'
 import { commit } from './commit'
@@ -10,6 +10,7 @@ import { AppError, conflict, forbidden, invalid, isUniqueViolation, notFound } f
 import { joinByInvitation, openInvitation } from './invitations'
 import { type ListQuery, type ListSpec, type Page, type Target, toOrderBy, toWhere } from './listing'
 import { changeMemberRole, requireManages, setMemberScopeRoles } from './members'
+import { newResetToken } from './passwords'
 import type { Principal, WorkspaceAccess } from './principal'
 import { roleIn } from './principal'
 import { releaseClaims, signInAddress } from './profile'
@@ -55,7 +56,6 @@ export type Account = Pick<User, keyof typeof accountColumns> & {
 }
 
 const INVITATION_TTL_MS = 3 * 24 * 60 * 60 * 1000
-const RESET_TTL_MS = 60 * 60 * 1000
 
 export const ACCOUNT_LIST: ListSpec = {
   filters: {
@@ -310,19 +310,26 @@ export const createAccount = async (deps: Deps, p: Principal, input: AccountInpu
 /** A member of the caller's workspace, by public id; anyone else is a 404. */
 const memberAccount = async (deps: Deps, ws: WorkspaceAccess, publicId: string) => {
   const [row] = await deps.db
-    .select({ user: users })
+    .select({ user: users, membership: { role: memberships.role, scopeRoles: memberships.scopeRoles } })
     .from(users)
     .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.workspaceId, ws.id)))
     .where(eq(users.publicId, publicId))
   if (!row) throw notFound('Account not found')
-  return row.user
+  return row
 }
 
 /** Enables or disables an account: disabling ends its sessions at once and blocks its sign-in. */
-const setEnabled = async (deps: Deps, p: Principal, user: User, enabled: boolean) => {
+const setEnabled = async (
+  deps: Deps,
+  p: Principal,
+  user: User,
+  enabled: boolean,
+  /** What `requireManages` already answered in this request, if it ran. */
+  checked?: Awaited<ReturnType<typeof requireManages>>,
+) => {
   if (p.kind === 'user' && p.id === user.id)
     await refuse(deps, p, 'manageAccounts', invalid('You cannot disable yourself'))
-  const held = await requireManages(deps, p, user.id, 'manageAccounts')
+  const held = checked ?? (await requireManages(deps, p, user.id, 'manageAccounts'))
   await commit(deps, p, {
     event: { action: enabled ? 'enableAccount' : 'disableAccount', targetType: 'user', targetId: user.publicId },
     checks: enabled ? [] : held.flatMap((h) => keepsAnAdmin(deps, h.workspace, h, null)),
@@ -393,14 +400,13 @@ export const updateAccount = async (deps: Deps, p: Principal, publicId: string, 
       forbidden('You may change only the name and picture_url of your own account'),
     )
   const ws = await authorizeIn(deps, p, 'manageAccounts')
-  const user = await memberAccount(deps, ws, publicId)
-  if (Object.keys(profile).length) {
-    await requireManages(deps, p, user.id, 'manageAccounts')
-    await saveProfile('updateAccount', user.id)
-  }
+  const { user } = await memberAccount(deps, ws, publicId)
+  const held = Object.keys(profile).length ? await requireManages(deps, p, user.id, 'manageAccounts') : undefined
+  if (held) await saveProfile('updateAccount', user.id)
   if (change.roleScope !== undefined) await setMemberScopeRoles(deps, p, { publicId }, change.roleScope)
   if (change.roleName !== undefined) await changeMemberRole(deps, p, { publicId }, change.roleName)
-  if (change.enabled !== undefined && change.enabled !== user.enabled) await setEnabled(deps, p, user, change.enabled)
+  if (change.enabled !== undefined && change.enabled !== user.enabled)
+    await setEnabled(deps, p, user, change.enabled, held)
   return readAccount(deps, p, publicId)
 }
 
@@ -410,7 +416,7 @@ export const updateAccount = async (deps: Deps, p: Principal, publicId: string, 
  */
 export const deleteAccount = async (deps: Deps, p: Principal, publicId: string) => {
   const ws = await authorizeIn(deps, p, 'manageAccounts')
-  const user = await memberAccount(deps, ws, publicId)
+  const { user } = await memberAccount(deps, ws, publicId)
   if (user.joinedAt) return setEnabled(deps, p, user, false)
   await requireManages(deps, p, user.id, 'manageAccounts', ws.organizationId)
   await commit(deps, p, {
@@ -435,48 +441,23 @@ export const deleteAccount = async (deps: Deps, p: Principal, publicId: string) 
 /** Sends a pending account a new invitation: the old link dies, the new one lives 3 days. */
 export const resendInvitation = async (deps: Deps, p: Principal, publicId: string) => {
   const ws = await authorizeIn(deps, p, 'manageAccounts')
-  const user = await memberAccount(deps, ws, publicId)
+  const { user, membership } = await memberAccount(deps, ws, publicId)
   if (user.joinedAt) throw conflict('This account has joined already')
   // Replacing the link kills the old one: only someone who could remove the account may do it.
   await requireManages(deps, p, user.id, 'manageAccounts', ws.organizationId)
-  const [membership] = await deps.db
-    .select({ scopeRoles: memberships.scopeRoles, role: memberships.role })
-    .from(memberships)
-    .where(and(eq(memberships.userId, user.id), eq(memberships.workspaceId, ws.id)))
   const invitation = await invitationFor(
     deps,
     p,
     ws,
     user.email,
     user.displayName,
-    membership?.scopeRoles ?? {
-      API: membership?.role ?? 'GUEST',
-    },
+    membership.scopeRoles ?? { API: membership.role ?? 'GUEST' },
   )
   await commit(deps, p, {
     event: { action: 'resendInvitation', targetType: 'user', targetId: publicId },
     writes: [invitation.upsert, invitation.job.insert],
   })
   await invitation.job.send().catch(() => {})
-}
-
-/** A single-use password reset token (1 hour), stored as its hash: the row to insert and the token. */
-export const newResetToken = async (deps: Deps, userId: number, by: string | null) => {
-  const token = newSecretToken()
-  const now = deps.now()
-  return {
-    token,
-    writes: [
-      deps.db.delete(passwordResets).where(eq(passwordResets.userId, userId)),
-      deps.db.insert(passwordResets).values({
-        userId,
-        tokenHash: await sha256(token),
-        expiresAt: new Date(now.getTime() + RESET_TTL_MS),
-        createdAt: now,
-        createdBy: by,
-      }),
-    ],
-  }
 }
 
 /**
@@ -496,7 +477,7 @@ export const joinAccount = async (deps: Deps, token: string, password?: string) 
     const reset = await newResetToken(deps, user.id, user.publicId)
     await commit(deps, null, {
       event: { action: 'issuePasswordReset', actor: user, targetType: 'user', targetId: user.publicId },
-      writes: reset.writes as [(typeof reset.writes)[0], (typeof reset.writes)[1]],
+      writes: reset.writes,
     })
     resetToken = reset.token
   }

@@ -1,12 +1,13 @@
 import { and, count, eq } from 'drizzle-orm'
-import { newApiKey, newSecretToken, sha256 } from '../auth/crypto'
-import { apiTokens, logins, passwordResets } from '../db/schema'
+import { newApiKey, sha256 } from '../auth/crypto'
+import { apiTokens, logins } from '../db/schema'
 import { authorize, authorizeIn, refuse } from './authorize'
 import { commit } from './commit'
 import { allowedUrl } from './config'
 import type { Deps } from './context'
 import { invalid, notFound, rateLimited } from './errors'
 import { findMember, type MemberRef, requireManages } from './members'
+import { newResetToken } from './passwords'
 import type { ApiTokenUtility, Principal } from './principal'
 import { userIdOf } from './principal'
 
@@ -41,25 +42,16 @@ export const issuePasswordReset = async (deps: Deps, p: Principal, ref: MemberRe
     )
   }
 
-  const token = newSecretToken()
+  const reset = await newResetToken(deps, user.id, p.publicId, RESET_WINDOW_SECONDS * 1000)
   await commit(deps, p, {
     event: { action: 'issuePasswordReset', targetType: 'user', targetId: user.publicId },
-    writes: [
-      deps.db.delete(passwordResets).where(eq(passwordResets.userId, user.id)),
-      deps.db.insert(passwordResets).values({
-        userId: user.id,
-        tokenHash: await sha256(token),
-        expiresAt: new Date(now.getTime() + RESET_WINDOW_SECONDS * 1000),
-        createdAt: now,
-        createdBy: p.publicId,
-      }),
-    ],
+    writes: reset.writes,
   })
   // The link is stored: a refused KV write (one per second per key) only loses the throttle mark.
   await deps.env.SESSIONS.put(kvKey, String(now.getTime()), { expirationTtl: RESET_WINDOW_SECONDS }).catch((err) =>
     console.warn(JSON.stringify({ level: 'warn', message: 'reset throttle not recorded', error: String(err) })),
   )
-  return { link: `${deps.config.appOrigin}/login?token=${token}` }
+  return { link: `${deps.config.appOrigin}/login?token=${reset.token}` }
 }
 
 const MAX_TOKENS_PER_USER = 50

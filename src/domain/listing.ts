@@ -1,6 +1,6 @@
 import { and, asc, Column, desc, eq, gte, inArray, is, lte, notInArray, type SQL, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
-import { fromBase64Url, toBase64Url } from '../auth/crypto'
+import { fromBase64Url, hmacKey, toBase64Url } from '../auth/crypto'
 import { AppError, invalid } from './errors'
 
 /**
@@ -174,15 +174,18 @@ export type MarkerPage<T> = { items: T[]; marker?: string }
 
 const encoder = new TextEncoder()
 
-const signature = async (secret: string, payload: string) => {
-  const key = await crypto.subtle.importKey(
-    'raw',
-    encoder.encode(`marker:${secret}`),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  )
-  return toBase64Url(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(payload))))
+const markerKey = (secret: string) => hmacKey(`marker:${secret}`)
+
+const signature = async (secret: string, payload: string) =>
+  toBase64Url(new Uint8Array(await crypto.subtle.sign('HMAC', await markerKey(secret), encoder.encode(payload))))
+
+/** Whether `mac` is the payload's signature (checked in constant time). */
+const signed = async (secret: string, payload: string, mac: string) => {
+  try {
+    return await crypto.subtle.verify('HMAC', await markerKey(secret), fromBase64Url(mac), encoder.encode(payload))
+  } catch {
+    return false // not base64url
+  }
 }
 
 /** A marker for one list (`list` names it, so one list's marker means nothing to another). */
@@ -193,7 +196,7 @@ export const signMarker = async (secret: string, list: string, after: MarkerKey)
 
 export const readMarker = async (secret: string, list: string, marker: string): Promise<MarkerKey> => {
   const [payload = '', mac = '', ...rest] = marker.split('.')
-  if (rest.length === 0 && mac && mac === (await signature(secret, payload))) {
+  if (rest.length === 0 && mac && (await signed(secret, payload, mac))) {
     try {
       const decoded = JSON.parse(new TextDecoder().decode(fromBase64Url(payload)))
       const { after } = decoded

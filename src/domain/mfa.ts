@@ -1,6 +1,6 @@
 import { and, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
-import { newPublicId, newSecretToken, seal, sha256, unseal } from '../auth/crypto'
+import { newPublicId, newSecretToken, randomString, seal, sha256, unseal } from '../auth/crypto'
 import { base32Encode, matchingStep, otpauthUrl } from '../auth/totp'
 import { mfaRecoveryCodes, mfaSecrets, trustedDevices } from '../db/schema'
 import { audit } from './audit'
@@ -18,8 +18,7 @@ export const TRUSTED_DEVICE_DAYS = 30
 
 /** A recovery code as typed: letters and digits in two groups of five (`ABCDE-FGH23`). */
 const newRecoveryCode = () => {
-  const bytes = crypto.getRandomValues(new Uint8Array(10))
-  const chars = [...bytes].map((b) => RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length]).join('')
+  const chars = randomString(RECOVERY_ALPHABET, 10)
   return `${chars.slice(0, 5)}-${chars.slice(5)}`
 }
 const recoveryHash = (code: string) => sha256(`recovery:${code.toUpperCase().replace(/[^A-Z0-9]/g, '')}`)
@@ -135,15 +134,6 @@ export const disableTotp = async (deps: Deps, p: Principal, code: string) => {
     credentialOnly: true,
   })
 }
-
-/** Whether a user has a confirmed second factor. */
-export const hasSecondFactor = async (deps: Deps, userId: number) =>
-  (
-    await deps.db
-      .select({ userId: mfaSecrets.userId })
-      .from(mfaSecrets)
-      .where(and(eq(mfaSecrets.userId, userId), isNotNull(mfaSecrets.confirmedAt)))
-  ).length > 0
 
 /** The trusted device a device token names for this user, while it lasts. */
 export const trustedDevice = async (deps: Deps, userId: number, deviceToken: string | undefined) => {

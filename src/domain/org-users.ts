@@ -21,19 +21,20 @@ import { type MarkerQuery, markerPage } from './listing'
 import { requireManages } from './members'
 import { forgetSecondFactor } from './mfa'
 import { peopleOf } from './organizations'
-import type { Principal } from './principal'
+import type { Principal, UserProfile } from './principal'
 import { profileColumns } from './principals'
-import { releaseClaims, signInAddress } from './profile'
+import { type ProfileChange, profileNames, releaseClaims, signInAddress } from './profile'
 import { allScopes } from './roles'
-import { validEmail, validName } from './rules'
+import { validEmail } from './rules'
 import { authSecret } from './sessions'
 
-export type Person = typeof users.$inferSelect
+/** A person as the organization's admins see them: their profile, never their secrets. */
+export type Person = UserProfile
 
 /** A person of the organization by public id; anyone else, of another organization or none, is a 404. */
 export const findPerson = async (deps: Deps, organizationId: number, publicId: string): Promise<Person> => {
   const [person] = await deps.db
-    .select()
+    .select(profileColumns)
     .from(users)
     .where(and(eq(users.publicId, publicId), inArray(users.id, peopleOf(deps, organizationId))))
   if (!person) throw notFound('User not found')
@@ -68,29 +69,6 @@ export const readPerson = async (deps: Deps, p: Principal, publicId: string) => 
   return findPerson(deps, ws.organizationId, publicId)
 }
 
-export type PersonInput = { email?: string; givenName?: string; familyName?: string; displayName?: string }
-
-const names = (input: PersonInput) => ({
-  givenName:
-    input.givenName === undefined
-      ? undefined
-      : input.givenName.trim() === ''
-        ? null
-        : validName(input.givenName, 'givenName', 100),
-  familyName:
-    input.familyName === undefined
-      ? undefined
-      : input.familyName.trim() === ''
-        ? null
-        : validName(input.familyName, 'familyName', 100),
-  displayName:
-    input.displayName === undefined
-      ? undefined
-      : input.displayName.trim() === ''
-        ? null
-        : validName(input.displayName, 'displayName', 100),
-})
-
 const TAKEN = 'A user with this email address already exists'
 
 /**
@@ -98,7 +76,7 @@ const TAKEN = 'A user with this email address already exists'
  * GUEST) in every scope. No password is set: an admin gives a temporary one with the password
  * reset, which the person then replaces.
  */
-export const createPerson = async (deps: Deps, p: Principal, input: PersonInput & { email: string }) => {
+export const createPerson = async (deps: Deps, p: Principal, input: ProfileChange & { email: string }) => {
   const ws = await authorizeIn(deps, p, 'createOrgUser')
   const email = validEmail(input.email)
   const role = (await defaultInviteRole(deps, ws.id)) ?? 'GUEST'
@@ -118,8 +96,15 @@ export const createPerson = async (deps: Deps, p: Principal, input: PersonInput 
       writes: [
         deps.db
           .insert(users)
-          .values({ publicId, email, ...names(input), joinedAt: now, createdBy: p.publicId, updatedBy: p.publicId })
-          .returning(),
+          .values({
+            publicId,
+            email,
+            ...profileNames(input),
+            joinedAt: now,
+            createdBy: p.publicId,
+            updatedBy: p.publicId,
+          })
+          .returning(profileColumns),
         deps.db
           .insert(memberships)
           .values({ workspaceId: ws.id, userId: id, role, scopeRoles: allScopes(role), createdBy: p.publicId }),
@@ -140,12 +125,12 @@ export const createPerson = async (deps: Deps, p: Principal, input: PersonInput 
  * administer every workspace they belong to. A new email address, which the admin vouches for,
  * replaces their sign-in address.
  */
-export const updatePerson = async (deps: Deps, p: Principal, publicId: string, input: PersonInput) => {
+export const updatePerson = async (deps: Deps, p: Principal, publicId: string, input: ProfileChange) => {
   const ws = await authorizeIn(deps, p, 'updateOrgUser')
   const person = await findPerson(deps, ws.organizationId, publicId)
   await requireManages(deps, p, person.id, 'updateOrgUser')
   const email = input.email === undefined ? undefined : validEmail(input.email)
-  const set = Object.fromEntries(Object.entries({ ...names(input), email }).filter(([, v]) => v !== undefined))
+  const set = Object.fromEntries(Object.entries({ ...profileNames(input), email }).filter(([, v]) => v !== undefined))
   const changesEmail = email !== undefined && email !== person.email
   try {
     const [[updated]] = await commit(deps, p, {
@@ -164,7 +149,7 @@ export const updatePerson = async (deps: Deps, p: Principal, publicId: string, i
           .update(users)
           .set({ ...set, updatedBy: p.publicId })
           .where(eq(users.id, person.id))
-          .returning(),
+          .returning(profileColumns),
         // The new address replaces the sign-in one, verified (the admin vouches for it): it frees
         // the old address, and takes the place of any row of the same address (the person's own
         // second one, or someone's unproven claim).

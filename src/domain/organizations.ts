@@ -154,17 +154,12 @@ export const renameOrganization = async (deps: Deps, p: Principal, publicId: str
 /** Deletes an organization and its workspaces, unless anyone is still a member of them (409). */
 export const deleteOrganization = async (deps: Deps, p: Principal, publicId: string) => {
   const org = await manageable(deps, p, publicId)
-  const members = deps.db
-    .select({ id: memberships.id })
-    .from(memberships)
-    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(eq(workspaces.organizationId, org.id))
   await commit(deps, p, {
     event: { action: 'deleteOrganization', targetType: 'organization', targetId: publicId, organizationId: org.id },
     checks: [
       {
         reason: 'organization-has-members',
-        holds: sql`NOT EXISTS ${members}`,
+        holds: sql`NOT EXISTS ${peopleOf(deps, org.id)}`,
         refusal: conflict('This organization still has members: remove them first'),
       },
     ],

@@ -1,9 +1,8 @@
 import { and, eq, isNull, ne, sql } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
-import { sha256 } from '../auth/crypto'
+import { newSecretToken, randomString, sha256 } from '../auth/crypto'
 import { hashPassword, verifyPassword } from '../auth/passwords'
 import { logins, passwordResets, trustedDevices, userEmails, users } from '../db/schema'
-import { newResetToken } from './accounts'
 import { audit } from './audit'
 import { authorize, authorizeIn, refuse } from './authorize'
 import { commit } from './commit'
@@ -20,22 +19,35 @@ import { checkWindow, limitSignIn, recordInWindow } from './throttle'
 const TEMPORARY_LENGTH = 20
 const TEMPORARY_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!@#$%^&*-_=+?']
 
+const RESET_TTL_MS = 60 * 60 * 1000
+
+/**
+ * A single-use password reset token (by default for an hour), stored as its hash: the statements
+ * that replace the user's previous one, and the token.
+ */
+export const newResetToken = async (deps: Deps, userId: number, by: string | null, ttlMs = RESET_TTL_MS) => {
+  const token = newSecretToken()
+  const now = deps.now()
+  const replaced = deps.db.delete(passwordResets).where(eq(passwordResets.userId, userId))
+  const inserted = deps.db.insert(passwordResets).values({
+    userId,
+    tokenHash: await sha256(token),
+    expiresAt: new Date(now.getTime() + ttlMs),
+    createdAt: now,
+    createdBy: by,
+  })
+  return { token, writes: [replaced, inserted] as [typeof replaced, typeof inserted] }
+}
+
 /**
  * A temporary password from the CSPRNG: 20 characters, one of each class the password rules
  * require, the rest from all of them, shuffled.
  */
 export const temporaryPassword = () => {
   const all = TEMPORARY_SETS.join('')
-  const pick = (set: string) => {
-    const limit = 256 - (256 % set.length)
-    for (;;) {
-      const [byte = 0] = crypto.getRandomValues(new Uint8Array(1))
-      if (byte < limit) return set[byte % set.length] as string
-    }
-  }
   const chars = [
-    ...TEMPORARY_SETS.map(pick),
-    ...Array.from({ length: TEMPORARY_LENGTH - TEMPORARY_SETS.length }, () => pick(all)),
+    ...TEMPORARY_SETS.map((set) => randomString(set, 1)),
+    ...randomString(all, TEMPORARY_LENGTH - TEMPORARY_SETS.length),
   ]
   for (let i = chars.length - 1; i > 0; i--) {
     const j = Number(crypto.getRandomValues(new Uint32Array(1))[0]) % (i + 1)
@@ -177,15 +189,14 @@ export const requestPasswordReset = async (deps: Deps, rawEmail: string) => {
   if (job) deps.defer(job.send().catch(() => {}))
 }
 
-const liveReset = (_deps: Deps, tokenHash: string) =>
-  and(eq(passwordResets.tokenHash, tokenHash), isNull(passwordResets.usedAt))
+const liveReset = (tokenHash: string) => and(eq(passwordResets.tokenHash, tokenHash), isNull(passwordResets.usedAt))
 
 /** Whether a reset token exists, is unused, and has not expired. */
 export const resetTokenValid = async (deps: Deps, token: string) => {
   const [row] = await deps.db
     .select({ expiresAt: passwordResets.expiresAt })
     .from(passwordResets)
-    .where(liveReset(deps, await sha256(token)))
+    .where(liveReset(await sha256(token)))
   return !!row && row.expiresAt > deps.now()
 }
 
@@ -199,7 +210,7 @@ export const resetPasswordWithToken = async (deps: Deps, token: string, password
     .select({ reset: passwordResets, user: users })
     .from(passwordResets)
     .innerJoin(users, eq(users.id, passwordResets.userId))
-    .where(liveReset(deps, hash))
+    .where(liveReset(hash))
   if (!row) throw notFound(RESET_LINK_DEAD)
   const now = deps.now()
   if (row.reset.expiresAt <= now)
@@ -213,7 +224,7 @@ export const resetPasswordWithToken = async (deps: Deps, token: string, password
     checks: [
       {
         reason: 'reset-used',
-        holds: sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${liveReset(deps, hash)})`,
+        holds: sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${liveReset(hash)})`,
         refusal: notFound(RESET_LINK_DEAD),
       },
     ],

@@ -57,17 +57,20 @@ export type ProfileChange = { email?: string; givenName?: string; familyName?: s
 const nameField = (value: string | undefined, label: string) =>
   value === undefined ? undefined : value.trim() === '' ? null : validName(value, label, 100)
 
+/** The names a change sets (undefined: left as they are; null: cleared). */
+export const profileNames = (change: ProfileChange) => ({
+  givenName: nameField(change.givenName, 'givenName'),
+  familyName: nameField(change.familyName, 'familyName'),
+  displayName: nameField(change.displayName, 'displayName'),
+})
+
 /**
  * Changes the caller's names and, to one of their verified addresses, their sign-in address
  * (never to an address nobody proved they receive mail at).
  */
 export const updateOwnProfile = async (deps: Deps, p: Principal, change: ProfileChange): Promise<UserProfile> => {
   const me = await authorizeUser(deps, p, 'updateOwnProfile')
-  const names = {
-    givenName: nameField(change.givenName, 'givenName'),
-    familyName: nameField(change.familyName, 'familyName'),
-    displayName: nameField(change.displayName, 'displayName'),
-  }
+  const names = profileNames(change)
   let email: string | undefined
   if (change.email !== undefined) {
     email = validEmail(change.email)

@@ -1,14 +1,14 @@
-import { asc, eq, sql } from 'drizzle-orm'
+import { eq, type SQL, sql } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { newPublicId, safeEqual } from '../auth/crypto'
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords'
 import { signMfaChallenge, verifyMfaChallenge } from '../auth/tokens'
-import { memberships, organizations, users, workspaces } from '../db/schema'
+import { memberships, mfaSecrets, organizations, users, workspaces } from '../db/schema'
 import { audit } from './audit'
 import { type Check, commit } from './commit'
 import type { Deps } from './context'
 import { conflict, invalid, isUniqueViolation, unauthenticated } from './errors'
-import { hasSecondFactor, newTrustedDevice, type SecondFactor, secondFactorProof, trustedDevice } from './mfa'
+import { newTrustedDevice, type SecondFactor, secondFactorProof, trustedDevice } from './mfa'
 import { signInAddress } from './profile'
 import { allScopes } from './roles'
 import { normalizeEmail, validEmail, validOrganizationName, validUsername } from './rules'
@@ -115,7 +115,8 @@ export const signIn = async (
 ): Promise<SignIn> => {
   const email = normalizeEmail(input.email)
   await limitSignIn(deps, email)
-  const [user] = await deps.db.select().from(users).where(eq(users.email, email))
+  const [row] = await signingIn(deps, eq(users.email, email))
+  const user = row?.user
   const pepper = deps.env.PASSWORD_PEPPER
   const { ok, needsRehash } = await verifyPassword(input.password, user?.passwordHash ?? null, pepper)
   if (!user || !ok || !user.enabled) {
@@ -128,7 +129,7 @@ export const signIn = async (
     })
     throw unauthenticated(BAD_CREDENTIALS)
   }
-  if ((await hasSecondFactor(deps, user.id)) && !(await trustedDevice(deps, user.id, input.deviceToken))) {
+  if (row.secondFactorSince && !(await trustedDevice(deps, user.id, input.deviceToken))) {
     const mfaToken = await signMfaChallenge(
       authSecret(deps),
       user.publicId,
@@ -136,21 +137,29 @@ export const signIn = async (
     )
     return { kind: 'secondFactor', mfaToken }
   }
-  const session = await startSession(deps, user, await firstWorkspace(deps, user.id), {
+  const session = await startSession(deps, user, row.firstWorkspaceId, {
     rehashPassword: needsRehash ? input.password : null,
   })
   return { kind: 'session', ...session }
 }
 
-const firstWorkspace = async (deps: Deps, userId: number) => {
-  const [first] = await deps.db
-    .select({ workspaceId: memberships.workspaceId })
-    .from(memberships)
-    .where(eq(memberships.userId, userId))
-    .orderBy(asc(memberships.workspaceId))
-    .limit(1)
-  return first?.workspaceId ?? null
-}
+/**
+ * The user signing in, read in one query with what sign-in decides on: their second factor (at
+ * most one row), and their first workspace, where a session opens. (With the join, Drizzle names
+ * every column with its table, which the subquery needs: a bare "id" would be the membership's.)
+ */
+const signingIn = (deps: Deps, where: SQL) =>
+  deps.db
+    .select({
+      user: users,
+      secondFactorSince: mfaSecrets.confirmedAt,
+      firstWorkspaceId: sql<
+        number | null
+      >`(SELECT min(${memberships.workspaceId}) FROM ${memberships} WHERE ${memberships.userId} = ${users.id})`,
+    })
+    .from(users)
+    .leftJoin(mfaSecrets, eq(mfaSecrets.userId, users.id))
+    .where(where)
 
 /**
  * Completes a sign-in challenge with the current TOTP code or a recovery code, each good once;
@@ -159,12 +168,13 @@ const firstWorkspace = async (deps: Deps, userId: number) => {
  */
 export const completeSignIn = async (deps: Deps, input: SecondFactor & { mfaToken: string; trustDevice?: boolean }) => {
   const publicId = await verifyMfaChallenge(authSecret(deps), input.mfaToken)
-  const [user] = publicId ? await deps.db.select().from(users).where(eq(users.publicId, publicId)) : []
-  if (!user?.enabled) throw unauthenticated('This sign-in challenge is not valid any more: sign in again')
+  const [row] = publicId ? await signingIn(deps, eq(users.publicId, publicId)) : []
+  const user = row?.user
+  if (!row || !user?.enabled) throw unauthenticated('This sign-in challenge is not valid any more: sign in again')
   await limitSignIn(deps, user.email)
   const proof = await secondFactorProof(deps, user, input)
   const device = input.trustDevice ? await newTrustedDevice(deps, user.id) : null
-  const session = await startSession(deps, user, await firstWorkspace(deps, user.id), {
+  const session = await startSession(deps, user, row.firstWorkspaceId, {
     checks: proof.checks,
     writes: [...proof.writes, ...(device ? [device.insert] : [])],
     deviceId: device?.device.deviceId,

@@ -115,8 +115,7 @@ export const jsonApiListQuery = (type: string, spec: ListSpec, includedTypes: re
         if (!types.includes(fieldsOf))
           throw queryError(key, `names no type of this route; it takes ${types.map((t) => `fields[${t}]`).join(', ')}`)
         query.fields[fieldsOf] = values.flatMap(splitList)
-      }
-      else if (key === 'included') {
+      } else if (key === 'included') {
         query.included = values.flatMap(splitList)
         const unknown = query.included.find((name) => !spec.includes?.includes(name))
         if (unknown !== undefined)
