@@ -253,10 +253,13 @@ describe('GET /me/logins', () => {
       const { user, workspace, headers } = await seedSignedIn('MEMBER')
       for (let i = 0; i < 4; i++) await signIn(user, workspace.id)
       const before = (await listLogins(headers)).items.map((l) => l.id)
+      // The seeded sign-in and four more: an empty list would make the checks below vacuous.
+      expect(before).toHaveLength(5)
       const seen = await walk<Login>('/me/logins', headers, 2, async () => {
         await signIn(user, workspace.id)
         await signIn(user, workspace.id)
       })
+      expect(seen.length).toBeGreaterThanOrEqual(before.length)
       expect(new Set(seen).size).toBe(seen.length)
       for (const id of before) expect(seen).toContain(id)
       // Keys only grow past the marker: whatever was seen comes in order.
