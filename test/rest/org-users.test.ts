@@ -395,11 +395,10 @@ describe('PATCH /org/users/{user}', () => {
     expect((await post('/org/users', { email: person.email }, headers)).status).toBe(201)
   })
 
-  it("switches the sign-in address to one of the person's own other addresses (today: 409 'already exists')", async () => {
-    // PATCH /org/users/{user} {"email": <an address the person added and verified>} → 409
-    // "A user with this email address already exists". The check (src/domain/org-users.ts:154) rightly
-    // skips the person's own rows, but the write renames their sign-in row to that address
-    // (line 169) while the added row still holds it: UNIQUE user_emails_email fails and line 180 maps it to 409.
+  it("switches the sign-in address to one of the person's own other addresses (200, and they sign in with it)", async () => {
+    // PATCH /org/users/{user} {"email": <an address the person added and verified>}: the address is
+    // the person's own, so it is not "taken"; their added row of it gives way to the sign-in address,
+    // which would otherwise collide with it (UNIQUE user_emails.email) and answer 409.
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const person = await seedUser(workspace.id, 'MEMBER', { password: STRONG_PASSWORD })
     const own = await signIn(person, workspace.id)

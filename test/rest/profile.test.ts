@@ -402,8 +402,9 @@ describe('GET /me/emails', () => {
     })
 
     it('refuses a real marker with anything appended to it (a marker the server did not issue)', async () => {
-      // GET /me/emails?marker=<issued marker>.junk → 200, the page after the issued marker:
-      // readMarker (src/domain/listing.ts:135) keeps the first two '.'-separated parts and ignores the rest.
+      // A marker is exactly '<payload>.<signature>': anything after the signature (a third part, even
+      // an empty one or a copy of the signature) makes it one the server did not issue, so 400, not
+      // the page after the issued marker.
       const { headers } = await seedSignedIn('MEMBER')
       expect((await addEmail(fresh('j1'), headers)).status).toBe(201)
       const real = (await listEmails(headers, '?limit=1')).marker!
