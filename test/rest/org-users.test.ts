@@ -31,6 +31,7 @@ import {
   seedUser,
   signIn,
 } from '../support'
+import { mailsTo } from '../support/outbox'
 import { expectFieldNamed, type Problem, problemOf, send } from '../support/rest'
 
 /** /org/users: the organization's people, their passwords (changed or reset), as admins, members and outsiders. */
@@ -404,16 +405,8 @@ describe('PATCH /org/users/{user}', () => {
     const own = await signIn(person, workspace.id)
     const second = freshEmail('second')
     expect((await post('/me/emails', { email: second }, own)).status).toBe(201)
-    const link = await vi.waitFor(
-      async () => {
-        const res = await api(`/dev/outbox?to=${encodeURIComponent(second)}`, {
-          headers: { Authorization: `Bearer ${ROOT_TOKEN}` },
-        })
-        const [mail] = (await res.json<{ items: { text: string }[] }>()).items
-        return new URL(/https?:\/\/\S+verify-email\?token=[\w-]+/.exec(mail!.text)![0])
-      },
-      { timeout: 5000, interval: 50 },
-    )
+    const [mail] = await mailsTo(second)
+    const link = new URL(/https?:\/\/\S+verify-email\?token=[\w-]+/.exec(mail!.text)![0])
     expect((await api(`${link.pathname}${link.search}`)).status).toBe(200)
     const res = await patch(person.publicId, { email: second }, headers)
     expect(res.status, await res.clone().text()).toBe(200)

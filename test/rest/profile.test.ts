@@ -15,7 +15,7 @@ import {
   seedUser,
   signIn,
 } from '../support'
-import type { Mail } from '../support/outbox'
+import { mailsTo } from '../support/outbox'
 import { problemOf, send } from '../support/rest'
 
 /** GET/PATCH /me, /me/emails and the verification link of GET /auth/verify-email, as a user and as an attacker. */
@@ -57,22 +57,9 @@ const events = (action: string, targetId: string) =>
     .from(auditEvents)
     .where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)))
 
-/** The emails the development outbox holds for an address, once the queue has delivered at least `count`. */
-const inbox = (to: string, count = 1) =>
-  vi.waitFor(
-    async () => {
-      const res = await api(`/dev/outbox?to=${encodeURIComponent(to)}`, { headers: ROOT })
-      expect(res.status).toBe(200)
-      const { items } = await res.json<{ items: Mail[] }>()
-      expect(items.length).toBeGreaterThanOrEqual(count)
-      return items
-    },
-    { timeout: 5000, interval: 50 },
-  )
-
 /** The verification link emailed to an address: path and query, ready for `api`. */
 const verificationLink = async (to: string) => {
-  const [mail] = await inbox(to)
+  const [mail] = await mailsTo(to)
   const url = /https?:\/\/[^\s<"]+\/auth\/verify-email\?token=[\w-]+/.exec(mail!.text)?.[0]
   expect(url, mail!.text).toBeDefined()
   const link = new URL(url!)
@@ -489,7 +476,7 @@ describe('POST /me/emails', () => {
       [email, false],
     ])
 
-    const [mail] = await inbox(email)
+    const [mail] = await mailsTo(email)
     expect(mail).toMatchObject({ to: email, subject: 'Confirm your email address' })
     const link = await verificationLink(email)
     expect(link).toMatch(/^\/auth\/verify-email\?token=[\w-]{43}$/)
