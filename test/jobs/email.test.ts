@@ -7,7 +7,7 @@ import { emailJob } from '../../src/domain/emails'
 import type { EmailMessage } from '../../src/domain/jobs'
 import { MAX_DELIVERIES } from '../../src/jobs/consumer'
 import { HANDLERS } from '../../src/jobs/handlers'
-import { api, db, deps, nextIp, post, seedSignedIn, seedUser } from '../support'
+import { api, db, deps, nextIp, post, ROOT, seedSignedIn, seedUser } from '../support'
 import { mailsTo } from '../support/outbox'
 import { finishedJob, jobRow, runBatch } from '../support/queue'
 
@@ -20,7 +20,6 @@ afterEach(() => {
   vi.restoreAllMocks()
 })
 
-const ROOT = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const PROVIDER_URL = 'https://api.resend.com/emails'
 const FROM = 'edge-iam <no-reply@localhost>'
 const EMAIL_KEY = 'email-test-key'

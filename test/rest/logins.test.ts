@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { base32Decode, stepOf, totpAt } from '../../src/auth/totp'
@@ -9,8 +8,10 @@ import {
   api,
   db,
   deps,
+  type Headers,
   nextIp,
   post,
+  ROOT,
   type SeededUser,
   STRONG_PASSWORD,
   seedApiToken,
@@ -21,7 +22,6 @@ import { problemOf } from '../support/rest'
 
 /** /me/logins and /me/trusted-devices: the caller's sessions and the devices that skip the second factor. */
 
-type Headers = Record<string, string>
 type Login = {
   id: string
   deviceId: string
@@ -43,7 +43,6 @@ type Device = {
 type Page<T> = { items: T[]; marker?: string }
 type SignedIn = { token: string; deviceToken?: string; mfaRequired?: true; mfaToken?: string }
 
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const DAY = 24 * 60 * 60 * 1000
 const BAD_IDS = [

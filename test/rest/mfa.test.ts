@@ -7,8 +7,10 @@ import { auditEvents, logins, memberships, mfaRecoveryCodes, mfaSecrets, trusted
 import {
   api,
   db,
+  type Headers,
   nextIp,
   post,
+  ROOT,
   type SeededUser,
   STRONG_PASSWORD,
   seedApiToken,
@@ -24,7 +26,6 @@ import { expectFieldNamed, type Problem, problemOf, send } from '../support/rest
  * off, and an admin's MFA reset: as a user, and as someone holding only a password.
  */
 
-type Headers = Record<string, string>
 type SignedIn = {
   token: string
   expiresAt: string
@@ -34,7 +35,6 @@ type SignedIn = {
 }
 type Challenge = { mfaRequired: true; mfaToken: string }
 
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const STEP_MS = 30_000
 
 const bearer = (token: string): Headers => ({ Authorization: `Bearer ${token}` })

@@ -20,6 +20,7 @@ import {
 import {
   api,
   db,
+  type Headers,
   nextIp,
   post,
   type SeededUser,
@@ -36,7 +37,6 @@ import { expectFieldNamed, type Problem, problemOf, send } from '../support/rest
 
 /** /org/users: the organization's people, their passwords (changed or reset), as admins, members and outsiders. */
 
-type Headers = Record<string, string>
 type User = {
   id: string
   email: string

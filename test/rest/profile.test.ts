@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
@@ -6,8 +5,10 @@ import { auditEvents, jobs, memberships, serviceAccounts, userEmails, users } fr
 import {
   api,
   db,
+  type Headers,
   nextIp,
   post,
+  ROOT,
   STRONG_PASSWORD,
   seedApiToken,
   seedOrganization,
@@ -20,12 +21,10 @@ import { problemOf, send } from '../support/rest'
 
 /** GET/PATCH /me, /me/emails and the verification link of GET /auth/verify-email, as a user and as an attacker. */
 
-type Headers = Record<string, string>
 type UserBody = Record<string, string>
 type Address = { userId: string; email: string; verifiedAt?: string; createdAt: string; updatedAt: string }
 type Page<T> = { items: T[]; marker?: string }
 
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 const patchMe = (body: unknown, headers: Headers) => send('PATCH', '/me', headers, body)

@@ -15,6 +15,7 @@ import {
   db,
   deps,
   expectRpcError,
+  type Headers,
   post,
   seedApiToken,
   seedCollection,
@@ -31,7 +32,6 @@ afterEach(() => {
   vi.restoreAllMocks()
 })
 
-type Headers = Record<string, string>
 type Sample = {
   method: string
   url: string
