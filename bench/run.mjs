@@ -54,9 +54,10 @@ const loadAverage = () =>
 /** Writes BENCHMARKS.md and the chart (to .wrangler/bench/ for partial runs) and prints the verdicts. */
 const report = (results, partial) => {
   const out = partial ? BENCH_DIR : ROOT
-  writeFileSync(join(out, 'BENCHMARKS.md'), markdown(results))
+  const met = verdicts(results)
+  writeFileSync(join(out, 'BENCHMARKS.md'), markdown(results, met))
   writeFileSync(join(out, partial ? 'ratios.svg' : join('bench', 'ratios.svg')), svg(results))
-  for (const v of verdicts(results)) log(`${v.met ? 'met   ' : 'MISSED'} ${v.what}: ${v.detail}`)
+  for (const v of met) log(`${v.met ? 'met   ' : 'MISSED'} ${v.what}: ${v.detail}`)
   log(`report: ${join(out, 'BENCHMARKS.md')}`)
 }
 

@@ -98,8 +98,8 @@ const statusList = (statuses) =>
 const row = (cells) => `| ${cells.join(' | ')} |`
 const rounds = (values) => (values ? `(${values.map((x) => fmt(x, 2)).join(', ')})` : '')
 
-export const markdown = (r) => {
-  const v = verdicts(r)
+/** The report; `v` is `verdicts(r)`, which the caller also prints. */
+export const markdown = (r, v) => {
   const lines = []
   const push = (...l) => lines.push(...l)
   push(
