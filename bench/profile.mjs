@@ -6,8 +6,7 @@
 // bundle (native and runtime frames count for the module that called them) and the top functions.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import autocannon from 'autocannon'
-import { nextNumber } from './lib/measure.mjs'
+import { combine, load } from './lib/measure.mjs'
 import { scenarios } from './lib/scenarios.mjs'
 import { start, targets } from './lib/targets.mjs'
 import { BENCH_DIR, killAll, ROOT } from './lib/workers.mjs'
@@ -83,12 +82,7 @@ const main = async () => {
   await inspector.send('Profiler.setSamplingInterval', { interval: 200 })
   await inspector.send('Profiler.start')
   const key = `${scenarioId}/${which}/profile`
-  const result = await autocannon({
-    url: worker.url,
-    connections: 8,
-    duration: Number(seconds),
-    requests: [{ setupRequest: (req) => ({ ...req, ...scenario[which](nextNumber(key)) }) }],
-  })
+  const result = combine([await load(worker.url, scenario[which], key, { seconds: Number(seconds), connections: 8 })])
   const { profile } = await inspector.send('Profiler.stop')
   inspector.close()
   await worker.stop()
@@ -115,7 +109,7 @@ const main = async () => {
   const busy = total - (byModule.get('(idle)') ?? 0)
   const pct = (n, of) => `${((n / of) * 100).toFixed(1).padStart(5)}%`
   console.log(
-    `\n${which} / ${scenarioId}: ${result.requests.average} req/s, ${result.non2xx} non-2xx; ${total} samples, ${pct(busy, total)} busy`,
+    `\n${which} / ${scenarioId}: ${Math.ceil(result.rps * 100) / 100} req/s, ${result.non2xx} non-2xx; ${total} samples, ${pct(busy, total)} busy`,
   )
   console.log('\nself time by module (native and runtime frames count for their caller), % of busy time:')
   for (const [m, n] of [...byModule].sort((a, b) => b[1] - a[1]).filter(([m]) => m !== '(idle)'))

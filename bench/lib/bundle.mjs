@@ -23,5 +23,5 @@ export const bundleSize = (name, config) => {
     raw += bytes.length
     gzip += gzipSync(bytes).length
   }
-  return { raw, gzip, modules: modules.length }
+  return { raw, gzip }
 }

@@ -23,6 +23,13 @@ export const EXTRA_ADMINS = MEMBER_EMAILS.slice(1, 5)
 export const WRITE_TARGETS = MEMBER_EMAILS.slice(5, 45)
 export const MORE_MEMBERS = MEMBER_EMAILS.slice(45, 75)
 
+/**
+ * The page the peer lists members in. Better Auth 1.7.25 on D1 cannot list 100 members: it reads
+ * their users with one `IN` of 100 ids plus the limit, 101 bound parameters, and D1 allows 100
+ * ("too many SQL variables", 500). Its default page is 100 too. So the peer lists 99, the most it can.
+ */
+export const PEER_PAGE = 99
+
 /** Logins are spread over the people outside the workspace, so the members' sessions stay as seeded. */
 export const LOGIN_EMAILS = OTHER_EMAILS
 

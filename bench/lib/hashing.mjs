@@ -6,6 +6,7 @@ import { scrypt, webcrypto } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { PASSWORD } from './data.mjs'
 import { ROOT } from './workers.mjs'
 
 export const OWASP_PBKDF2_SHA256 = 600_000
@@ -30,7 +31,7 @@ const cpuPerCall = async (fn, runs) => {
 }
 
 const pbkdf2 = async (iterations, runs) => {
-  const key = await webcrypto.subtle.importKey('raw', new TextEncoder().encode('Bench-password-1!'), 'PBKDF2', false, [
+  const key = await webcrypto.subtle.importKey('raw', new TextEncoder().encode(PASSWORD), 'PBKDF2', false, [
     'deriveBits',
   ])
   const salt = webcrypto.getRandomValues(new Uint8Array(16))
@@ -49,7 +50,7 @@ export const measureHashing = async () => {
   }
   const run = promisify(scrypt)
   const peer = await cpuPerCall(
-    () => run('Bench-password-1!', 'salt-of-sixteen!', params.dkLen, { ...params, maxmem: 256 * params.N * params.r }),
+    () => run(PASSWORD, 'salt-of-sixteen!', params.dkLen, { ...params, maxmem: 256 * params.N * params.r }),
     10,
   )
   return {

@@ -98,8 +98,8 @@ const statusList = (statuses) =>
 const row = (cells) => `| ${cells.join(' | ')} |`
 const rounds = (values) => (values ? `(${values.map((x) => fmt(x, 2)).join(', ')})` : '')
 
-export const markdown = (r) => {
-  const v = verdicts(r)
+/** The report; `v` is `verdicts(r)`, which the caller also prints. */
+export const markdown = (r, v) => {
   const lines = []
   const push = (...l) => lines.push(...l)
   push(
@@ -289,7 +289,7 @@ export const svg = (r) => {
     `<title>edge-iam requests per second over the floor's and over the peer's, per scenario, with the targets</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="24" font-size="15" font-weight="bold">edge-iam throughput ratios (log scale), ${esc(r.date.slice(0, 10))}</text>`,
-    `<text x="${left}" y="42" fill="#555">bars: edge-iam req/s ÷ floor and ÷ peer; dashed lines: targets (floor ≥ 0.85, /me ≥ 1; peer ≥ 2), read scenarios</text>`,
+    `<text x="${left}" y="42" fill="#555">bars: edge-iam req/s ÷ floor and ÷ peer; dashed lines: targets (floor ≥ ${TARGETS.floorRatio}, /me ≥ ${TARGETS.meFloorRatio}; peer ≥ ${TARGETS.peerRatio}), read scenarios</text>`,
   )
   for (let v = lo; v <= hi; v *= 2) {
     out.push(

@@ -1,9 +1,8 @@
 // The scenarios: for each, the request each target answers. A request is built from its sequence
 // number `n`, so that logins, API keys and role changes rotate over the seeded data.
-import { ipFor, LOGIN_EMAILS, PASSWORD, WRITE_TARGETS } from './data.mjs'
+import { ipFor, LOGIN_EMAILS, PASSWORD, PEER_PAGE, WRITE_TARGETS } from './data.mjs'
 
 const json = { 'Content-Type': 'application/json' }
-export const PEER_PAGE = 99
 const bearer = (token) => ({ Authorization: `Bearer ${token}` })
 
 /**
@@ -14,9 +13,7 @@ const bearer = (token) => ({ Authorization: `Bearer ${token}` })
 export const scenarios = ({ edge, peer, floor, peerUrl }) => {
   const floorRequest = () => ({ method: 'GET', path: '/', headers: bearer(floor.token) })
   const peerAuth = { Cookie: peer.cookie, Origin: peerUrl }
-  // Better Auth 1.7.25 on D1 cannot list 100 members: it reads their users with one `IN` of 100
-  // ids plus the limit, 101 bound parameters, and D1 allows 100 ("too many SQL variables", 500).
-  // Its default page is 100 too. So the peer lists 99, the most it can.
+  // At most PEER_PAGE (99) members a page: Better Auth on D1 cannot list 100 (see data.mjs).
   const listMembers = (extra = '') =>
     `/api/auth/organization/list-members?organizationId=${peer.organizationId}&limit=${PEER_PAGE}${extra}`
   // A different client address per login: the per-IP throttle must not answer 429.
@@ -43,7 +40,7 @@ export const scenarios = ({ edge, peer, floor, peerUrl }) => {
       title: 'Team listing (100 members, 20 invitations)',
       kind: 'read',
       edgeRoute: 'POST /api/getTeamData (bearer)',
-      peerRoute: 'GET /api/auth/organization/list-members?limit=99 (cookie)',
+      peerRoute: `GET /api/auth/organization/list-members?limit=${PEER_PAGE} (cookie)`,
       edge: () => ({
         method: 'POST',
         path: '/api/getTeamData',
@@ -59,7 +56,7 @@ export const scenarios = ({ edge, peer, floor, peerUrl }) => {
       title: 'User listing, JSON:API (filtered, sorted, 100)',
       kind: 'read',
       edgeRoute: 'GET /accounts?page[size]=100&sort=-created_at&filter[email__match]=bench.example',
-      peerRoute: 'GET list-members?limit=99&sortBy=createdAt&sortDirection=desc (no email filter in Better Auth)',
+      peerRoute: `GET list-members?limit=${PEER_PAGE}&sortBy=createdAt&sortDirection=desc (no email filter in Better Auth)`,
       edge: () => ({
         method: 'GET',
         path: '/accounts?page%5Bsize%5D=100&sort=-created_at&filter%5Bemail__match%5D=bench.example',
@@ -74,7 +71,7 @@ export const scenarios = ({ edge, peer, floor, peerUrl }) => {
       title: 'User listing, REST (first page of 100 of 1,000)',
       kind: 'read',
       edgeRoute: 'GET /org/users?limit=100',
-      peerRoute: 'GET list-members?limit=99 (its nearest: Better Auth lists members)',
+      peerRoute: `GET list-members?limit=${PEER_PAGE} (its nearest: Better Auth lists members)`,
       edge: () => ({ method: 'GET', path: '/org/users?limit=100', headers: bearer(edge.token) }),
       peer: () => ({ method: 'GET', path: listMembers(), headers: peerAuth }),
       floor: floorRequest,
@@ -85,7 +82,7 @@ export const scenarios = ({ edge, peer, floor, peerUrl }) => {
       title: 'API-key authentication (team listing)',
       kind: 'read',
       edgeRoute: 'POST /api/getTeamData (X-API-KEY, 10 keys in turn)',
-      peerRoute: 'GET list-members?limit=99 (x-api-key, 10 keys in turn: the API-key plugin)',
+      peerRoute: `GET list-members?limit=${PEER_PAGE} (x-api-key, 10 keys in turn: the API-key plugin)`,
       edge: (n) => ({
         method: 'POST',
         path: '/api/getTeamData',

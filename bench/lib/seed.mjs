@@ -16,6 +16,7 @@ import {
   mapLimit,
   OTHER_EMAILS,
   PASSWORD,
+  PEER_PAGE,
   WRITE_TARGETS,
 } from './data.mjs'
 import { BENCH_DIR, wrangler } from './workers.mjs'
@@ -185,10 +186,11 @@ export const seedPeer = async (url, { secret }) => {
   }
   await mapLimit(WRITE_TARGETS, 2, (email) => peerLogin(url, email))
 
-  // 99: Better Auth cannot list 100 on D1 (see scenarios.mjs); `total` counts them all.
-  const { body: listed } = await call(`${url}/api/auth/organization/list-members?organizationId=${org.id}&limit=99`, {
-    headers: auth,
-  })
+  // PEER_PAGE: Better Auth cannot list 100 on D1 (see data.mjs); `total` counts them all.
+  const { body: listed } = await call(
+    `${url}/api/auth/organization/list-members?organizationId=${org.id}&limit=${PEER_PAGE}`,
+    { headers: auth },
+  )
   if (listed.total !== 100 || Object.keys(ids).length !== 999)
     throw new Error(`peer seeding: ${listed.total} members, ${Object.keys(ids).length + 1} users`)
   return { cookie, organizationId: org.id, apiKeys, memberIds }

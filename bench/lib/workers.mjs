@@ -14,10 +14,9 @@ const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
 const ENV = { ...offlineEnv, ...process.env, CI: 'true' }
 
 /** Runs a wrangler command to completion (with this Node); throws with its output on failure. */
-export const wrangler = (args, { quiet = true } = {}) => {
+export const wrangler = (args) => {
   const r = spawnSync(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: ENV, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`wrangler ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`)
-  if (!quiet) process.stdout.write(r.stdout)
   return r.stdout
 }
 

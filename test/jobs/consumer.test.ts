@@ -9,7 +9,7 @@ import { PURGE_PAGE } from '../../src/domain/maintenance'
 import { LEASE_MS, MAX_DELIVERIES } from '../../src/jobs/consumer'
 import { HANDLERS } from '../../src/jobs/handlers'
 import { db, deps, seedSignedIn } from '../support'
-import { jobRow, runBatch } from '../support/queue'
+import { finishedJob, jobRow, runBatch } from '../support/queue'
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -183,8 +183,11 @@ describe('job consumer', () => {
       progress: { logins: PURGE_PAGE, pages: 1 },
     })
     // The follow-up message is on the real queue: the Worker's consumer finishes the job.
-    await vi.waitUntil(async () => (await jobRow(jobId))?.status === 'succeeded', { timeout: 10_000, interval: 50 })
-    expect(await jobRow(jobId)).toMatchObject({ attempts: 1, result: { logins: ids.length, pages: 2 } })
+    expect(await finishedJob(jobId)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { logins: ids.length, pages: 2 },
+    })
   })
 
   it('the daily cron enqueues a purge and a usage refresh of every organization, which the queue runs', async () => {

@@ -7,8 +7,8 @@ import { emailJob } from '../../src/domain/emails'
 import type { EmailMessage } from '../../src/domain/jobs'
 import { MAX_DELIVERIES } from '../../src/jobs/consumer'
 import { HANDLERS } from '../../src/jobs/handlers'
-import { api, db, deps, nextIp, post, seedSignedIn, seedUser } from '../support'
-import type { Mail } from '../support/outbox'
+import { api, db, deps, nextIp, post, ROOT, seedSignedIn, seedUser } from '../support'
+import { mailsTo } from '../support/outbox'
 import { finishedJob, jobRow, runBatch } from '../support/queue'
 
 /**
@@ -20,7 +20,6 @@ afterEach(() => {
   vi.restoreAllMocks()
 })
 
-const ROOT = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const PROVIDER_URL = 'https://api.resend.com/emails'
 const FROM = 'edge-iam <no-reply@localhost>'
 const EMAIL_KEY = 'email-test-key'
@@ -102,10 +101,7 @@ describe('an invitation email, delivered by the real queue', () => {
         createdAt: expect.any(Date),
       },
     ])
-    const outbox = await api(`/dev/outbox?to=${encodeURIComponent(to)}`, { headers: ROOT })
-    expect(outbox.status).toBe(200)
-    const { items } = await outbox.json<{ items: Mail[] }>()
-    expect(items).toEqual([
+    expect(await mailsTo(to)).toEqual([
       { to, subject: `You are invited to ${org.name}`, text, html, createdAt: rows[0]!.createdAt.toISOString() },
     ])
 

@@ -6,15 +6,23 @@ import { apiTokens, memberships, organizations, serviceAccounts, usageMetrics, w
 import { prepareJob } from '../../src/domain/jobs'
 import type { TrafficSample } from '../../src/domain/traffic'
 import { ORGANIZATIONS_PER_PAGE, periodOf } from '../../src/domain/usage'
-import { db, deps, post, seedApiToken, seedOrganization, seedSignedIn, seedTraffic, seedUser } from '../support'
+import {
+  db,
+  deps,
+  type Headers,
+  post,
+  seedApiToken,
+  seedOrganization,
+  seedSignedIn,
+  seedTraffic,
+  seedUser,
+} from '../support'
 import { finishedJob, jobRow, runBatch } from '../support/queue'
 
 /**
  * The usage refresh: counted per workspace for the current month, summed on the organization,
  * reported to billing (Stigg) when it is configured.
  */
-
-type Headers = Record<string, string>
 
 afterEach(() => {
   vi.restoreAllMocks()

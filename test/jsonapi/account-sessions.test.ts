@@ -2,12 +2,22 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { logins } from '../../src/db/schema'
-import { api, db, nextIp, post, STRONG_PASSWORD, seedApiToken, seedSignedIn, seedUser, signIn } from '../support'
+import {
+  api,
+  db,
+  type Headers,
+  nextIp,
+  post,
+  STRONG_PASSWORD,
+  seedApiToken,
+  seedSignedIn,
+  seedUser,
+  signIn,
+} from '../support'
 import { expectErrors, JSON_API } from '../support/jsonapi'
 
 /** /account_sessions: one's own sessions, and an ADMIN's workspace, listed and ended. */
 
-type Headers = Record<string, string>
 type Resource = {
   type: string
   id: string

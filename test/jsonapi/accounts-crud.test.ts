@@ -6,8 +6,10 @@ import { invitations, logins, memberships, users } from '../../src/db/schema'
 import {
   api,
   db,
+  type Headers,
   nextIp,
   post,
+  ROOT,
   STRONG_PASSWORD,
   seedApiToken,
   seedCustomRole,
@@ -24,11 +26,9 @@ import { mailsTo, tokenIn } from '../support/outbox'
  * emailed invitation), joined, updated, deleted or disabled, and invited again.
  */
 
-type Headers = Record<string, string>
 type Account = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Account; meta?: Record<string, unknown> }
 
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const DAY = 24 * 60 * 60 * 1000
 const ALL = (role: string) => ({ API: role, AGENTIC: role, ENDPOINT: role, DAST: role })
 

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it, vi } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { users } from '../../src/db/schema'
-import { api, db, post, seedOrganization, seedSignedIn, seedUser, signIn } from '../support'
+import { api, db, type Headers, post, seedOrganization, seedSignedIn, seedUser, signIn } from '../support'
 import { type ErrorObject, JSON_API, send } from '../support/jsonapi'
 
 /**
@@ -11,7 +11,6 @@ import { type ErrorObject, JSON_API, send } from '../support/jsonapi'
  * never silently ignored).
  */
 
-type Headers = Record<string, string>
 type Account = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Account[]; meta: { count?: number; more?: boolean }; links: Record<string, string | undefined> }
 

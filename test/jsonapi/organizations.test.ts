@@ -1,19 +1,15 @@
-import { env } from 'cloudflare:workers'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { auditEvents, organizations, workspaces } from '../../src/db/schema'
-import { db, seedSignedIn, seedUser, signIn } from '../support'
+import { db, ROOT, seedSignedIn, seedUser, signIn } from '../support'
 import { expectErrors, JSON_API, send } from '../support/jsonapi'
 
 /** /organizations: root manages every organization, an organization's ADMIN their own; nobody sees another. */
 
-type Headers = Record<string, string>
 type Org = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Org; meta?: Record<string, unknown> }
 type Collection = { data: Org[]; meta: Record<string, unknown>; links: Record<string, string | undefined> }
-
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 
 const doc = (attributes: Record<string, unknown>, type = 'iam:organizations') => ({ data: { type, attributes } })
 const shortName = () => `Org ${newPublicId().slice(0, 6)}`

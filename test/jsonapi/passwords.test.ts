@@ -3,15 +3,23 @@ import { eq, sql } from 'drizzle-orm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { newPublicId, sha256 } from '../../src/auth/crypto'
 import { jobs, logins, passwordResets } from '../../src/db/schema'
-import { api, db, nextIp, post, type SeededUser, STRONG_PASSWORD, seedSignedIn, seedUser } from '../support'
+import {
+  api,
+  db,
+  type Headers,
+  nextIp,
+  post,
+  ROOT,
+  type SeededUser,
+  STRONG_PASSWORD,
+  seedSignedIn,
+  seedUser,
+} from '../support'
 import { expectErrors, JSON_API } from '../support/jsonapi'
 import { mailsTo, tokenIn } from '../support/outbox'
 
 /** /account/passwords: reset by emailed token (1 hour, single use), and change with the current password. */
 
-type Headers = Record<string, string>
-
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const HOUR = 60 * 60 * 1000
 const NEW_PASSWORD = 'Brand-New-Pass-7'
 

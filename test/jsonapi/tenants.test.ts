@@ -1,9 +1,8 @@
-import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
 import { logins, memberships, users } from '../../src/db/schema'
-import { api, db, expectRpcError, nextIp, post, STRONG_PASSWORD } from '../support'
+import { api, db, expectRpcError, type Headers, nextIp, post, ROOT, STRONG_PASSWORD } from '../support'
 import { send } from '../support/jsonapi'
 import { mailsTo, tokenIn } from '../support/outbox'
 
@@ -14,12 +13,9 @@ import { mailsTo, tokenIn } from '../support/outbox'
  * ids are 404s to each other.
  */
 
-type Headers = Record<string, string>
 type Resource = { type: string; id: string; attributes: Record<string, unknown> }
 type Doc = { data: Resource; meta?: Record<string, unknown> }
 type Collection = { data: Resource[]; included?: Resource[]; meta: { count?: number } }
-
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 
 const ok = async <T>(res: Response, status = 200): Promise<T> => {
   const text = await res.clone().text()

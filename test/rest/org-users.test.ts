@@ -20,6 +20,7 @@ import {
 import {
   api,
   db,
+  type Headers,
   nextIp,
   post,
   type SeededUser,
@@ -31,11 +32,11 @@ import {
   seedUser,
   signIn,
 } from '../support'
+import { mailsTo } from '../support/outbox'
 import { expectFieldNamed, type Problem, problemOf, send } from '../support/rest'
 
 /** /org/users: the organization's people, their passwords (changed or reset), as admins, members and outsiders. */
 
-type Headers = Record<string, string>
 type User = {
   id: string
   email: string
@@ -395,26 +396,17 @@ describe('PATCH /org/users/{user}', () => {
     expect((await post('/org/users', { email: person.email }, headers)).status).toBe(201)
   })
 
-  it("switches the sign-in address to one of the person's own other addresses (today: 409 'already exists')", async () => {
-    // PATCH /org/users/{user} {"email": <an address the person added and verified>} → 409
-    // "A user with this email address already exists". The check (src/domain/org-users.ts:154) rightly
-    // skips the person's own rows, but the write renames their sign-in row to that address
-    // (line 169) while the added row still holds it: UNIQUE user_emails_email fails and line 180 maps it to 409.
+  it("switches the sign-in address to one of the person's own other addresses (200, and they sign in with it)", async () => {
+    // PATCH /org/users/{user} {"email": <an address the person added and verified>}: the address is
+    // the person's own, so it is not "taken"; their added row of it gives way to the sign-in address,
+    // which would otherwise collide with it (UNIQUE user_emails.email) and answer 409.
     const { workspace, headers } = await seedSignedIn('ADMIN')
     const person = await seedUser(workspace.id, 'MEMBER', { password: STRONG_PASSWORD })
     const own = await signIn(person, workspace.id)
     const second = freshEmail('second')
     expect((await post('/me/emails', { email: second }, own)).status).toBe(201)
-    const link = await vi.waitFor(
-      async () => {
-        const res = await api(`/dev/outbox?to=${encodeURIComponent(second)}`, {
-          headers: { Authorization: `Bearer ${ROOT_TOKEN}` },
-        })
-        const [mail] = (await res.json<{ items: { text: string }[] }>()).items
-        return new URL(/https?:\/\/\S+verify-email\?token=[\w-]+/.exec(mail!.text)![0])
-      },
-      { timeout: 5000, interval: 50 },
-    )
+    const [mail] = await mailsTo(second)
+    const link = new URL(/https?:\/\/\S+verify-email\?token=[\w-]+/.exec(mail!.text)![0])
     expect((await api(`${link.pathname}${link.search}`)).status).toBe(200)
     const res = await patch(person.publicId, { email: second }, headers)
     expect(res.status, await res.clone().text()).toBe(200)

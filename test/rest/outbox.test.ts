@@ -5,15 +5,12 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src'
 import { newPublicId } from '../../src/auth/crypto'
 import { auditEvents, memberships, serviceAccounts } from '../../src/db/schema'
-import { api, BASE, db, post, seedApiToken, seedOrganization, seedSignedIn } from '../support'
+import { api, BASE, db, type Headers, post, ROOT, seedApiToken, seedOrganization, seedSignedIn } from '../support'
 import { type Mail, mailsTo } from '../support/outbox'
 import { problemOf } from '../support/rest'
 
 /** GET /dev/outbox: the development outbox, for the root token only, and only where EMAIL_OUTBOX is on. */
 
-type Headers = Record<string, string>
-
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 const outbox = (query = '', headers: Headers = ROOT) => api(`/dev/outbox${query}`, { headers })

@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { newPublicId } from '../../src/auth/crypto'
@@ -6,8 +5,10 @@ import { auditEvents, jobs, memberships, serviceAccounts, userEmails, users } fr
 import {
   api,
   db,
+  type Headers,
   nextIp,
   post,
+  ROOT,
   STRONG_PASSWORD,
   seedApiToken,
   seedOrganization,
@@ -15,17 +16,15 @@ import {
   seedUser,
   signIn,
 } from '../support'
-import type { Mail } from '../support/outbox'
+import { mailsTo } from '../support/outbox'
 import { problemOf, send } from '../support/rest'
 
 /** GET/PATCH /me, /me/emails and the verification link of GET /auth/verify-email, as a user and as an attacker. */
 
-type Headers = Record<string, string>
 type UserBody = Record<string, string>
 type Address = { userId: string; email: string; verifiedAt?: string; createdAt: string; updatedAt: string }
 type Page<T> = { items: T[]; marker?: string }
 
-const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 const patchMe = (body: unknown, headers: Headers) => send('PATCH', '/me', headers, body)
@@ -57,22 +56,9 @@ const events = (action: string, targetId: string) =>
     .from(auditEvents)
     .where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)))
 
-/** The emails the development outbox holds for an address, once the queue has delivered at least `count`. */
-const inbox = (to: string, count = 1) =>
-  vi.waitFor(
-    async () => {
-      const res = await api(`/dev/outbox?to=${encodeURIComponent(to)}`, { headers: ROOT })
-      expect(res.status).toBe(200)
-      const { items } = await res.json<{ items: Mail[] }>()
-      expect(items.length).toBeGreaterThanOrEqual(count)
-      return items
-    },
-    { timeout: 5000, interval: 50 },
-  )
-
 /** The verification link emailed to an address: path and query, ready for `api`. */
 const verificationLink = async (to: string) => {
-  const [mail] = await inbox(to)
+  const [mail] = await mailsTo(to)
   const url = /https?:\/\/[^\s<"]+\/auth\/verify-email\?token=[\w-]+/.exec(mail!.text)?.[0]
   expect(url, mail!.text).toBeDefined()
   const link = new URL(url!)
@@ -402,8 +388,9 @@ describe('GET /me/emails', () => {
     })
 
     it('refuses a real marker with anything appended to it (a marker the server did not issue)', async () => {
-      // GET /me/emails?marker=<issued marker>.junk → 200, the page after the issued marker:
-      // readMarker (src/domain/listing.ts:135) keeps the first two '.'-separated parts and ignores the rest.
+      // A marker is exactly '<payload>.<signature>': anything after the signature (a third part, even
+      // an empty one or a copy of the signature) makes it one the server did not issue, so 400, not
+      // the page after the issued marker.
       const { headers } = await seedSignedIn('MEMBER')
       expect((await addEmail(fresh('j1'), headers)).status).toBe(201)
       const real = (await listEmails(headers, '?limit=1')).marker!
@@ -488,7 +475,7 @@ describe('POST /me/emails', () => {
       [email, false],
     ])
 
-    const [mail] = await inbox(email)
+    const [mail] = await mailsTo(email)
     expect(mail).toMatchObject({ to: email, subject: 'Confirm your email address' })
     const link = await verificationLink(email)
     expect(link).toMatch(/^\/auth\/verify-email\?token=[\w-]{43}$/)

@@ -5,10 +5,9 @@ import { sha256 } from '../../src/auth/crypto'
 import { apiTokens, auditEvents, memberships, serviceAccounts } from '../../src/db/schema'
 import type { PrincipalCopy } from '../../src/domain/principals'
 import { allScopes } from '../../src/domain/roles'
-import { api, db, post, seedCustomRole, seedUser, signIn } from '../support'
+import { api, db, type Headers, post, seedCustomRole, seedUser, signIn } from '../support'
 import { expectPaging, expectProblem, seedAdminAndMember, send } from '../support/rest'
 
-type Headers = Record<string, string>
 type Account = {
   id: string
   username: string

@@ -2,10 +2,9 @@ import { env } from 'cloudflare:workers'
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { auditEvents, memberships, serviceAccounts, teamMembers, teams, workspaces } from '../../src/db/schema'
-import { api, db, seedApiToken, seedCustomRole, seedOrganization, seedUser, signIn } from '../support'
+import { api, db, type Headers, seedApiToken, seedCustomRole, seedOrganization, seedUser, signIn } from '../support'
 import { expectPaging, expectProblem, seedAdminAndMember, send } from '../support/rest'
 
-type Headers = Record<string, string>
 type Team = {
   id: string
   organizationId: string

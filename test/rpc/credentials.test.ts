@@ -6,6 +6,7 @@ import worker from '../../src'
 import { sha256 } from '../../src/auth/crypto'
 import { apiTokens, auditEvents, jobs, logins, passwordResets, pushSubscriptions } from '../../src/db/schema'
 import { api, BASE, db, expectRpcError, post, seedSignedIn, seedUser, signIn } from '../support'
+import { jobRow } from '../support/queue'
 
 type ApiTokenOut = {
   id: number
@@ -570,7 +571,6 @@ describe('POST /api/provisionSubscription', () => {
 })
 
 describe('background jobs', () => {
-  const jobRow = async (jobId: string) => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]
   const finished = (jobId: string) =>
     vi.waitUntil(async () => (await jobRow(jobId))?.status === 'succeeded', { timeout: 5000, interval: 50 })
   const jobsOf = (workspaceId: number) => db.select().from(jobs).where(eq(jobs.workspaceId, workspaceId))

@@ -19,6 +19,7 @@ import { effectiveRole, GRANTABLE_SCOPES } from '../../src/domain/roles'
 import {
   db,
   expectRpcError,
+  type Headers,
   nextIp,
   post,
   STRONG_PASSWORD,
@@ -35,7 +36,6 @@ import {
  * a rule, and shows the refusal, that nothing changed, and (where it matters) the audit trail.
  */
 
-type Headers = Record<string, string>
 type TeamEntry = { id: number; login: string; role: string; isInvitation?: boolean }
 
 const ROOT_TOKEN = 'test-only-root-token-of-32-characters'

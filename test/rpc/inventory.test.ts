@@ -15,6 +15,7 @@ import {
   db,
   deps,
   expectRpcError,
+  type Headers,
   post,
   seedApiToken,
   seedCollection,
@@ -25,12 +26,12 @@ import {
   setPlan,
   signIn,
 } from '../support'
+import { finishedJob, jobRow } from '../support/queue'
 
 afterEach(() => {
   vi.restoreAllMocks()
 })
 
-type Headers = Record<string, string>
 type Sample = {
   method: string
   url: string
@@ -98,23 +99,14 @@ const settingsOf = async (workspaceId: number) =>
   (await db.select({ settings: workspaces.settings }).from(workspaces).where(eq(workspaces.id, workspaceId)))[0]
     ?.settings
 
-const jobRow = async (jobId: string) => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]
-
 /** Starts a job over HTTP and waits until the real queue has run it to the end; answers its row. */
 const runJob = async (path: '/api/applyAccessType' | '/api/resetCollectionAccessTypes', headers: Headers) => {
   const res = await post(path, {}, headers)
   expect(res.status).toBe(200)
   const { jobId } = await res.json<{ jobId: string }>()
-  await vi.waitUntil(
-    async () => {
-      const status = (await jobRow(jobId))?.status
-      return status === 'succeeded' || status === 'failed'
-    },
-    { timeout: 10_000, interval: 50 },
-  )
-  const row = await jobRow(jobId)
+  const row = await finishedJob(jobId)
   expect(row).toMatchObject({ status: 'succeeded', error: null, attempts: 1 })
-  return row!
+  return row
 }
 
 const setPrivate = async (privateCidrList: string[], headers: Headers) => {

@@ -5,6 +5,7 @@ import { apiTokens, auditEvents, emailOutbox, invitations, jobs, logins, members
 import {
   api,
   db,
+  type Headers,
   nextIp,
   post,
   STRONG_PASSWORD,
@@ -15,7 +16,6 @@ import {
   signIn,
 } from '../support'
 
-type Headers = Record<string, string>
 type Invited = { finalInviteCode: string; inviteeRole?: string; scopeRoleMapping: Record<string, string> }
 type SignedIn = { token: string; expiresAt: string; user: { id: string; email: string } }
 type TeamEntry = {

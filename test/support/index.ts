@@ -22,9 +22,14 @@ import { allScopes } from '../../src/domain/roles'
 import { startSession } from '../../src/domain/sign-in'
 import type { TrafficSample } from '../../src/domain/traffic'
 
+/** Request headers, as the helpers take them. */
+export type Headers = Record<string, string>
+
 export const db = createDb(env.DB)
 export const deps = () => createDeps(env)
 export const BASE = 'https://iam.test'
+/** The operator's root token, as request headers. */
+export const ROOT: Headers = { Authorization: `Bearer ${env.ROOT_TOKEN}` }
 
 /** A request to the Worker, as a client would send it. */
 export const api = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(`${BASE}${path}`, init))

@@ -1,6 +1,5 @@
-import { env } from 'cloudflare:workers'
 import { expect, vi } from 'vitest'
-import { api } from '.'
+import { api, ROOT } from '.'
 
 /** An email as the development outbox (GET /dev/outbox, EMAIL_OUTBOX=true) shows it. */
 export type Mail = { to: string; subject: string; text: string; html: string; createdAt: string }
@@ -9,9 +8,7 @@ export type Mail = { to: string; subject: string; text: string; html: string; cr
 export const mailsTo = (address: string, count = 1) =>
   vi.waitFor(
     async () => {
-      const res = await api(`/dev/outbox?to=${encodeURIComponent(address)}`, {
-        headers: { Authorization: `Bearer ${env.ROOT_TOKEN}` },
-      })
+      const res = await api(`/dev/outbox?to=${encodeURIComponent(address)}`, { headers: ROOT })
       expect(res.status).toBe(200)
       const { items } = await res.json<{ items: Mail[] }>()
       expect(items).toHaveLength(count)

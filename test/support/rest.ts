@@ -1,7 +1,5 @@
 import { expect } from 'vitest'
-import { api, seedSignedIn, seedUser, signIn } from '.'
-
-type Headers = Record<string, string>
+import { api, type Headers, seedSignedIn, seedUser, signIn } from '.'
 
 /** An RFC 9457 problem as the REST surface answers it, with LakeSail's `code` and `message`. */
 export type Problem = {

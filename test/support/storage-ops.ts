@@ -1,9 +1,10 @@
 /**
  * An Env whose D1 and KV bindings count their round trips: each D1 query (or batch) and each KV
- * operation is one. The real bindings do the work; the proxies only count.
+ * operation is one. The real bindings do the work; the proxies only count. `sessions` holds where
+ * each D1 session was asked to read from (the `withSession` argument), in order.
  */
 export const countingEnv = (base: Env) => {
-  const ops = { d1: [] as string[], kv: [] as string[], batches: [] as string[][] }
+  const ops = { d1: [] as string[], kv: [] as string[], batches: [] as string[][], sessions: [] as string[] }
   const originals = new WeakMap<object, { statement: D1PreparedStatement; query: string }>()
   const statement = (s: D1PreparedStatement, query: string): D1PreparedStatement => {
     const wrapped = new Proxy(s, {
@@ -29,7 +30,11 @@ export const countingEnv = (base: Env) => {
             ops.batches.push(statements.map((s) => originals.get(s)?.query ?? '?'))
             return target.batch(statements.map((s) => originals.get(s)?.statement ?? s))
           }
-        if (key === 'withSession') return (readFrom?: string) => counted((target as D1Database).withSession(readFrom))
+        if (key === 'withSession')
+          return (readFrom?: string) => {
+            ops.sessions.push(String(readFrom))
+            return counted((target as D1Database).withSession(readFrom))
+          }
         const value = Reflect.get(target, key)
         return typeof value === 'function' ? value.bind(target) : value
       },
